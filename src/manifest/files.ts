@@ -1,0 +1,98 @@
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Problem } from './problem.js';
+import { formatBytes } from './size.js';
+
+/** Largest manifest or env file read; anything larger is refused before parsing. */
+export const maxFileBytes = 1024 * 1024;
+
+export type ReadResult = { ok: true; text: string } | { ok: false; problem: Problem };
+
+/**
+ * The config repo as the loader sees it: repo-relative POSIX paths in, text out.
+ * The loader never touches the file system itself, so it runs on inline strings in tests.
+ */
+export interface RepoFiles {
+  /** Sub-folder names of a folder (sorted); empty when it does not exist. */
+  listDirs(dir: string): Promise<string[]>;
+  /** Every *.yaml / *.yml below a folder, recursively (sorted). */
+  listManifests(dir: string): Promise<string[]>;
+  /** Reads a file, refusing one above maxFileBytes or one that leaves the repo through a link. */
+  read(file: string): Promise<ReadResult>;
+}
+
+const manifestPattern = /\.ya?ml$/i;
+
+export function tooLarge(file: string, bytes: number): Problem {
+  return { file, message: `file is ${formatBytes(bytes)}, larger than the ${formatBytes(maxFileBytes)} limit for a config repo file` };
+}
+
+/** RepoFiles over a directory on disk. */
+export function diskRepo(root: string): RepoFiles {
+  const rootReal = realpath(root);
+  const abs = (rel: string) => path.join(root, ...rel.split('/'));
+  return {
+    async listDirs(dir) {
+      const entries = await readdir(abs(dir), { withFileTypes: true }).catch(() => []);
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    },
+    async listManifests(dir) {
+      const found: string[] = [];
+      const walk = async (rel: string): Promise<void> => {
+        const entries = await readdir(abs(rel), { withFileTypes: true }).catch(() => []);
+        for (const entry of entries) {
+          const child = `${rel}/${entry.name}`;
+          if (entry.isDirectory()) await walk(child);
+          else if ((entry.isFile() || entry.isSymbolicLink()) && manifestPattern.test(entry.name)) found.push(child);
+        }
+      };
+      await walk(dir);
+      return found.sort();
+    },
+    async read(file) {
+      const full = abs(file);
+      try {
+        const [real, base] = await Promise.all([realpath(full), rootReal]);
+        if (real !== base && !real.startsWith(base + path.sep)) {
+          return { ok: false, problem: { file, message: `is a link that leaves the config repo (to ${real})` } };
+        }
+        const info = await stat(real);
+        if (!info.isFile()) return { ok: false, problem: { file, message: 'is not a regular file' } };
+        if (info.size > maxFileBytes) return { ok: false, problem: tooLarge(file, info.size) };
+        return { ok: true, text: await readFile(real, 'utf8') };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const exists = await lstat(full).then(() => true, () => false);
+        const message = code === 'ENOENT' && !exists ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+        return { ok: false, problem: { file, message } };
+      }
+    },
+  };
+}
+
+/** RepoFiles over an in-memory map of path → text (tests, and revisions read from git objects). */
+export function memoryRepo(files: Record<string, string>): RepoFiles {
+  const paths = Object.keys(files).sort();
+  return {
+    async listDirs(dir) {
+      const prefix = `${dir}/`;
+      const names = new Set<string>();
+      for (const p of paths) {
+        if (!p.startsWith(prefix)) continue;
+        const rest = p.slice(prefix.length);
+        if (rest.includes('/')) names.add(rest.slice(0, rest.indexOf('/')));
+      }
+      return [...names].sort();
+    },
+    async listManifests(dir) {
+      return paths.filter((p) => p.startsWith(`${dir}/`) && manifestPattern.test(p));
+    },
+    async read(file) {
+      const text = files[file];
+      if (text === undefined) return { ok: false, problem: { file, message: 'does not exist' } };
+      const bytes = Buffer.byteLength(text);
+      if (bytes > maxFileBytes) return { ok: false, problem: tooLarge(file, bytes) };
+      return { ok: true, text };
+    },
+  };
+}

@@ -1,0 +1,201 @@
+import { parse as parseDotenv } from 'dotenv';
+import { validate as validateCron } from 'node-cron';
+import type { RepoFiles } from './files.js';
+import { normalizeEnvironment } from './normalize-environment.js';
+import type { RawEnvironment } from './normalize-environment.js';
+import { envFileList, normalizeService, resolveEnvFile } from './normalize-service.js';
+import type { RawService, Report } from './normalize-service.js';
+import type { ParsedDocument } from './parse.js';
+import { parseYamlFile } from './parse.js';
+import type { Problem } from './problem.js';
+import { compareProblems, describeValue, toPointer } from './problem.js';
+import { schemaProblems } from './schema-problems.js';
+import type { SchemaValidators } from './schemas.js';
+import { didYouMean } from './suggest.js';
+import type { EnvironmentManifest, LoadedEnvironment, ServiceManifest } from './types.js';
+import { manifestKinds } from './types.js';
+import { crossCheckServices } from './cross-checks.js';
+
+export const environmentsDir = 'environments';
+
+export interface EnvironmentLoad {
+  name: string;
+  /** Present only when the environment has no problems at all. */
+  loaded?: LoadedEnvironment;
+  problems: Problem[];
+}
+
+interface ValidDoc<T> {
+  doc: ParsedDocument;
+  raw: T;
+}
+
+function reporterFor(doc: ParsedDocument, problems: Problem[]): Report {
+  return (segments, message, at = 'value') => {
+    problems.push({ file: doc.file, ...doc.locate(segments, at), path: toPointer(segments), message });
+  };
+}
+
+/** Splits documents by kind, reporting non-mappings, missing or unknown kinds and schema violations. */
+function classify(documents: ParsedDocument[], validators: SchemaValidators, problems: Problem[]) {
+  const environments: ValidDoc<RawEnvironment>[] = [];
+  const services: ValidDoc<RawService>[] = [];
+  const kinds = manifestKinds.join(' or ');
+  for (const doc of documents) {
+    const value = doc.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push({ file: doc.file, ...doc.locate([]), message: `a manifest must be a mapping with apiVersion and kind (got ${describeValue(value)})` });
+      continue;
+    }
+    const kind = (value as Record<string, unknown>).kind;
+    if (kind === undefined) {
+      problems.push({ file: doc.file, ...doc.locate([]), path: '/kind', message: `is required (${kinds})` });
+      continue;
+    }
+    if (kind !== 'Environment' && kind !== 'Service') {
+      const suggestion = typeof kind === 'string' ? didYouMean(kind, manifestKinds) : undefined;
+      const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
+      problems.push({ file: doc.file, ...doc.locate(['kind']), path: '/kind', message: `must be ${kinds} (got ${describeValue(kind)})${hint}` });
+      continue;
+    }
+    const validate = validators[kind];
+    if (!validate(value)) {
+      problems.push(...schemaProblems(validate.errors ?? [], doc));
+      continue;
+    }
+    if (kind === 'Environment') environments.push({ doc, raw: value as unknown as RawEnvironment });
+    else services.push({ doc, raw: value as unknown as RawService });
+  }
+  return { environments, services };
+}
+
+async function readEnvFiles(services: ValidDoc<RawService>[], files: RepoFiles, problems: Problem[]) {
+  const envFiles = new Map<string, Record<string, string>>();
+  for (const { doc, raw } of services) {
+    const list = envFileList(raw);
+    for (const [i, envFile] of list.entries()) {
+      const where = typeof raw.env_file === 'string' ? ['env_file'] : ['env_file', i];
+      const resolved = resolveEnvFile(doc.file, envFile);
+      if (resolved === undefined) {
+        reporterFor(doc, problems)(where, `must be a path inside the config repo (got ${describeValue(envFile)})`);
+        continue;
+      }
+      if (envFiles.has(resolved)) continue;
+      const read = await files.read(resolved);
+      if (!read.ok) {
+        reporterFor(doc, problems)(where, `names ${resolved}, which ${read.problem.message}`);
+        continue;
+      }
+      envFiles.set(resolved, parseDotenv(read.text));
+    }
+  }
+  return envFiles;
+}
+
+function checkEnvironment(name: string, folder: string, environments: ValidDoc<RawEnvironment>[], problems: Problem[]) {
+  if (environments.length === 0) {
+    problems.push({ file: folder, message: `has no Environment manifest (a document with kind: Environment)` });
+    return undefined;
+  }
+  const [first, ...extra] = environments;
+  for (const { doc } of extra) {
+    const at = first!.doc.locate([]);
+    problems.push({
+      file: doc.file,
+      ...doc.locate(['kind']),
+      path: '/kind',
+      message: `is a second Environment in ${folder} (the first is at ${first!.doc.file}:${at.line}:${at.column}); one per folder`,
+    });
+  }
+  const { doc, raw } = first!;
+  const report = reporterFor(doc, problems);
+  if (raw.name !== name) report(['name'], `must equal its folder name "${name}" (got ${describeValue(raw.name)})`);
+  if (raw.promotion?.from === name) report(['promotion', 'from'], `cannot name the environment itself (got ${describeValue(raw.promotion.from)})`);
+  for (const [segments, expr] of [
+    [['sync', 'schedule'], raw.sync?.schedule],
+    [['verify', 'schedule'], raw.verify?.schedule],
+  ] as const) {
+    if (expr !== undefined && !validateCron(expr)) report([...segments], `is not a valid cron expression (got ${describeValue(expr)})`);
+  }
+  return { doc, environment: normalizeEnvironment(raw, doc.file, report) };
+}
+
+/**
+ * Loads one environment folder at one revision: parse, validate, normalize, hash.
+ * Pure apart from reading through `files`; never touches Docker or git. All problems, not the first only.
+ */
+export async function loadEnvironment(files: RepoFiles, name: string, validators: SchemaValidators): Promise<EnvironmentLoad> {
+  const folder = `${environmentsDir}/${name}`;
+  const problems: Problem[] = [];
+  const manifestFiles = await files.listManifests(folder);
+  if (manifestFiles.length === 0) {
+    return { name, problems: [{ file: folder, message: 'has no manifests (*.yaml or *.yml files)' }] };
+  }
+  const documents: ParsedDocument[] = [];
+  for (const file of manifestFiles) {
+    const read = await files.read(file);
+    if (!read.ok) {
+      problems.push(read.problem);
+      continue;
+    }
+    const parsed = parseYamlFile(file, read.text);
+    problems.push(...parsed.problems);
+    if (parsed.documents.length === 0 && parsed.problems.length === 0) {
+      problems.push({ file, message: 'is empty: expected at least one manifest (kind: Environment or Service)' });
+    }
+    documents.push(...parsed.documents);
+  }
+  const { environments, services: rawServices } = classify(documents, validators, problems);
+  const env = checkEnvironment(name, folder, environments, problems);
+  const envFiles = await readEnvFiles(rawServices, files, problems);
+  const services: { doc: ParsedDocument; service: ServiceManifest }[] = rawServices.map(({ doc, raw }) => ({
+    doc,
+    service: normalizeService(raw, {
+      file: doc.file,
+      line: doc.locate([]).line,
+      environment: env?.environment,
+      envFiles,
+      report: reporterFor(doc, problems),
+    }),
+  }));
+  problems.push(...crossCheckServices(services, env));
+  problems.sort(compareProblems);
+  if (problems.length > 0 || !env) return { name, problems };
+  return { name, problems, loaded: { name, environment: env.environment, services: services.map((s) => s.service) } };
+}
+
+export interface RepoLoad {
+  environments: EnvironmentLoad[];
+  /** Every problem of every environment plus repo-level ones, sorted. */
+  problems: Problem[];
+}
+
+/** Loads every environment (or only `only`) and checks what spans environments: promotion.from. */
+export async function loadRepo(files: RepoFiles, validators: SchemaValidators, only?: readonly string[]): Promise<RepoLoad> {
+  const names = await files.listDirs(environmentsDir);
+  const problems: Problem[] = [];
+  if (names.length === 0) problems.push({ file: environmentsDir, message: 'has no environment folders (expected environments/<name>/)' });
+  for (const wanted of only ?? []) {
+    if (!names.includes(wanted)) {
+      const suggestion = didYouMean(wanted, names);
+      problems.push({ file: `${environmentsDir}/${wanted}`, message: `does not exist (environments here: ${names.join(', ') || 'none'})${suggestion ? `; did you mean "${suggestion}"?` : ''}` });
+    }
+  }
+  const selected = only ? names.filter((n) => only.includes(n)) : names;
+  const environments = await Promise.all(selected.map((name) => loadEnvironment(files, name, validators)));
+  for (const load of environments) {
+    problems.push(...load.problems);
+    const env: EnvironmentManifest | undefined = load.loaded?.environment;
+    const from = env?.promotion.from;
+    if (env && from && !names.includes(from)) {
+      const suggestion = didYouMean(from, names);
+      problems.push({
+        file: env.file,
+        path: '/promotion/from',
+        message: `names environment "${from}", which does not exist (environments here: ${names.join(', ')})${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+      });
+    }
+  }
+  problems.sort(compareProblems);
+  return { environments, problems };
+}

@@ -1,0 +1,99 @@
+import { parseDuration } from './duration.js';
+import { defaultSecretNames, splitCommand } from './normalize-service.js';
+import type { Report } from './normalize-service.js';
+import type { EnvValue, EnvironmentManifest, PromotionMode, TestSpec } from './types.js';
+
+interface RawTest {
+  name: string;
+  retries?: number;
+  delay?: string;
+  timeout?: string;
+  http?: { method?: string; url: string; headers?: Record<string, string>; body?: string; expect?: { status?: number; body?: string; bodyRegex?: string; json?: Record<string, unknown> } };
+  container?: { image: string; command?: string | string[]; environment?: Record<string, string | number | boolean | { secret: string }> };
+  exec?: { service: string; command: string | string[] };
+}
+
+/** Raw Environment document, already checked against environment.schema.json. */
+export interface RawEnvironment {
+  name: string;
+  target?: { docker?: string; tls?: { ca: string; cert: string; key: string } };
+  sync?: { auto?: boolean; prune?: boolean; selfHeal?: boolean; schedule?: string };
+  policy?: { bindMounts?: string[]; secretNames?: string };
+  tests?: RawTest[];
+  verify?: { schedule?: string };
+  promotion?: { from?: string; auto?: PromotionMode | false };
+}
+
+export const environmentDefaults = {
+  sync: { auto: true, prune: true, selfHeal: true },
+  test: { retries: 0, delayMs: 1000, timeoutMs: 10_000, containerTimeoutMs: 300_000 },
+  promotionAuto: 'branch' as PromotionMode,
+} as const;
+
+function envValues(raw: Record<string, string | number | boolean | { secret: string }> | undefined): Record<string, EnvValue> {
+  return Object.fromEntries(Object.entries(raw ?? {}).map(([k, v]) => [k, typeof v === 'object' ? { secret: v.secret } : String(v)]));
+}
+
+function normalizeTest(raw: RawTest, index: number, report: Report): TestSpec {
+  const where = ['tests', index];
+  const isContainer = raw.container !== undefined;
+  const test: TestSpec = {
+    name: raw.name,
+    retries: raw.retries ?? environmentDefaults.test.retries,
+    delayMs: raw.delay === undefined ? environmentDefaults.test.delayMs : (parseDuration(raw.delay) ?? 0),
+    timeoutMs:
+      raw.timeout === undefined
+        ? isContainer
+          ? environmentDefaults.test.containerTimeoutMs
+          : environmentDefaults.test.timeoutMs
+        : (parseDuration(raw.timeout) ?? 0),
+  };
+  if (raw.http) {
+    const expect = raw.http.expect ?? {};
+    if (expect.bodyRegex !== undefined) {
+      try {
+        new RegExp(expect.bodyRegex);
+      } catch (error) {
+        report([...where, 'http', 'expect', 'bodyRegex'], `is not a valid regular expression: ${(error as Error).message}`);
+      }
+    }
+    test.http = {
+      method: raw.http.method ?? 'GET',
+      url: raw.http.url,
+      headers: raw.http.headers ?? {},
+      body: raw.http.body ?? null,
+      expect: { status: expect.status ?? 200, body: expect.body ?? null, bodyRegex: expect.bodyRegex ?? null, json: expect.json ?? {} },
+    };
+  }
+  if (raw.container) {
+    test.container = {
+      image: raw.container.image,
+      command: splitCommand(raw.container.command, [...where, 'container', 'command'], report),
+      environment: envValues(raw.container.environment),
+    };
+  }
+  if (raw.exec) {
+    test.exec = { service: raw.exec.service, command: splitCommand(raw.exec.command, [...where, 'exec', 'command'], report) ?? [] };
+  }
+  return test;
+}
+
+export function normalizeEnvironment(raw: RawEnvironment, file: string, report: Report): EnvironmentManifest {
+  const secretNames = raw.policy?.secretNames ?? defaultSecretNames;
+  try {
+    new RegExp(secretNames, 'i');
+  } catch (error) {
+    report(['policy', 'secretNames'], `is not a valid regular expression: ${(error as Error).message}`);
+  }
+  const auto = raw.promotion?.auto;
+  return {
+    name: raw.name,
+    file,
+    target: { docker: raw.target?.docker ?? null, tls: raw.target?.tls ?? null },
+    sync: { ...environmentDefaults.sync, ...raw.sync, schedule: raw.sync?.schedule ?? null },
+    policy: { bindMounts: raw.policy?.bindMounts ?? [], secretNames },
+    tests: (raw.tests ?? []).map((t, i) => normalizeTest(t, i, report)),
+    verify: { schedule: raw.verify?.schedule ?? null },
+    promotion: { from: raw.promotion?.from ?? null, auto: auto === false ? 'off' : (auto ?? environmentDefaults.promotionAuto) },
+  };
+}

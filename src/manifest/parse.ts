@@ -1,0 +1,111 @@
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import type { Document, Node, Pair } from 'yaml';
+import type { Problem } from './problem.js';
+
+/** Aliases a document may expand; a "billion laughs" bomb needs far more. */
+const maxAliasCount = 100;
+
+export interface ParsedDocument {
+  file: string;
+  /** 0-based index of the document in its file. */
+  index: number;
+  value: unknown;
+  /** Line and column of the node at a path (or of the deepest ancestor that exists). */
+  locate(path: readonly (string | number)[], at?: 'key' | 'value'): { line: number; column: number };
+}
+
+export interface ParseResult {
+  documents: ParsedDocument[];
+  problems: Problem[];
+}
+
+function cleanMessage(message: string): string {
+  return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+}
+
+/**
+ * Parses every document of a YAML file safely: duplicate keys, unknown tags
+ * (`!!js/function` and friends stay inert) and alias bombs are problems, not values.
+ */
+export function parseYamlFile(file: string, text: string): ParseResult {
+  const lineCounter = new LineCounter();
+  const position = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const problems: Problem[] = [];
+  const documents: ParsedDocument[] = [];
+  let parsed: ReturnType<typeof parseAllDocuments>;
+  try {
+    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, schema: 'core', merge: false });
+  } catch (error) {
+    return { documents, problems: [{ file, message: `YAML cannot be parsed: ${(error as Error).message}` }] };
+  }
+  const docs = Array.isArray(parsed) ? parsed : [];
+  docs.forEach((doc, index) => {
+    const issues = [...doc.errors, ...doc.warnings];
+    for (const issue of issues) {
+      const where = position(issue.pos[0]);
+      let message = cleanMessage(issue.message);
+      if (issue.code === 'DUPLICATE_KEY') message = `duplicate key: ${duplicateKeyName(text, issue.pos[0])}`;
+      if (issue.code === 'TAG_RESOLVE_FAILED') message = `unsupported YAML tag ${tagName(message)}: tags are not allowed in manifests`;
+      problems.push({ file, ...where, message: issue.code === 'DUPLICATE_KEY' || issue.code === 'TAG_RESOLVE_FAILED' ? message : `YAML syntax error: ${message}` });
+    }
+    if (issues.length > 0 || doc.contents === null) return;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount });
+    } catch (error) {
+      const message = (error as Error).message.includes('Excessive alias count')
+        ? `too many alias expansions (more than ${maxAliasCount}): refused as a possible YAML bomb`
+        : `YAML cannot be read: ${(error as Error).message}`;
+      problems.push({ file, ...position(doc.range?.[0] ?? 0), message });
+      return;
+    }
+    documents.push({ file, index, value, locate: (path, at = 'value') => locateIn(doc, path, at, position) });
+  });
+  return { documents, problems };
+}
+
+function duplicateKeyName(text: string, offset: number): string {
+  const match = /^[^:\n]+/.exec(text.slice(offset));
+  return match ? `"${match[0].trim().replace(/^["']|["']$/g, '')}" appears twice in the same mapping` : 'a key appears twice';
+}
+
+function tagName(message: string): string {
+  const match = /tag:yaml\.org,2002:(\S+)/.exec(message);
+  if (match) return `!!${match[1]}`;
+  const other = /Unresolved tag: (\S+)/.exec(message);
+  return other ? other[1]! : '';
+}
+
+function locateIn(
+  doc: Document,
+  path: readonly (string | number)[],
+  at: 'key' | 'value',
+  position: (offset: number) => { line: number; column: number },
+): { line: number; column: number } {
+  let node: Node | null = doc.contents as Node | null;
+  let offset = node?.range?.[0] ?? 0;
+  for (const segment of path) {
+    if (!node) break;
+    let pair: Pair | undefined;
+    let child: unknown;
+    if (isMap(node)) {
+      pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) break;
+      child = pair.value;
+      const keyNode = pair.key as Node;
+      if (at === 'key' && segment === path[path.length - 1]) return position(keyNode.range?.[0] ?? offset);
+      offset = (child as Node | null)?.range?.[0] ?? keyNode.range?.[0] ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      child = node.items[segment];
+      if (!child) break;
+      offset = (child as Node).range?.[0] ?? offset;
+    } else {
+      break;
+    }
+    node = (child as Node | null) ?? null;
+  }
+  return position(offset);
+}

@@ -1,0 +1,119 @@
+import type { PortBinding } from './ports.js';
+
+export const manifestKinds = ['Environment', 'Service'] as const;
+export type ManifestKind = (typeof manifestKinds)[number];
+
+export const updateOrders = ['start-first', 'stop-first'] as const;
+export type UpdateOrder = (typeof updateOrders)[number];
+
+export const pullPolicies = ['missing', 'always', 'never'] as const;
+export type PullPolicy = (typeof pullPolicies)[number];
+
+export const dependencyConditions = ['service_started', 'service_healthy', 'service_completed_successfully'] as const;
+export type DependencyCondition = (typeof dependencyConditions)[number];
+
+export const promotionModes = ['branch', 'commit', 'off'] as const;
+export type PromotionMode = (typeof promotionModes)[number];
+
+export interface SecretRef {
+  secret: string;
+}
+export type EnvValue = string | SecretRef;
+
+export interface Mount {
+  type: 'volume' | 'bind';
+  /** Volume name or host path; null for an anonymous volume. */
+  source: string | null;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface Healthcheck {
+  /** null: keep the image's test, change only the timings. ['NONE']: disabled. */
+  test: string[] | null;
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+}
+
+/**
+ * Everything that defines one container. Its hash (the spec hash) decides
+ * whether a running container still matches: change any field and the
+ * container is replaced. Scaling, ordering and pull policy live outside it.
+ */
+export interface ContainerSpec {
+  image: string;
+  command: string[] | null;
+  entrypoint: string[] | null;
+  environment: Record<string, EnvValue>;
+  ports: PortBinding[];
+  volumes: Mount[];
+  /** null: the image's own healthcheck, if any. */
+  healthcheck: Healthcheck | null;
+  labels: Record<string, string>;
+  restart: string;
+  resources: { nanoCpus: number | null; memoryBytes: number | null; pids: number | null };
+  stopGraceMs: number;
+}
+
+export interface ServiceManifest {
+  name: string;
+  /** Repo-relative manifest file, and where the document starts. */
+  file: string;
+  line: number;
+  spec: ContainerSpec;
+  specHash: string;
+  replicas: number;
+  updateOrder: UpdateOrder;
+  /** Whether stop-first was forced by a fixed host port rather than asked for. */
+  updateOrderForced: boolean;
+  dependsOn: Record<string, DependencyCondition>;
+  pullPolicy: PullPolicy;
+}
+
+export interface HttpTest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+  expect: { status: number; body: string | null; bodyRegex: string | null; json: Record<string, unknown> };
+}
+export interface ContainerTest {
+  image: string;
+  command: string[] | null;
+  environment: Record<string, EnvValue>;
+}
+export interface ExecTest {
+  service: string;
+  command: string[];
+}
+
+export interface TestSpec {
+  name: string;
+  retries: number;
+  delayMs: number;
+  timeoutMs: number;
+  http?: HttpTest;
+  container?: ContainerTest;
+  exec?: ExecTest;
+}
+
+export interface EnvironmentManifest {
+  name: string;
+  file: string;
+  target: { docker: string | null; tls: { ca: string; cert: string; key: string } | null };
+  sync: { auto: boolean; prune: boolean; selfHeal: boolean; schedule: string | null };
+  policy: { bindMounts: string[]; secretNames: string };
+  tests: TestSpec[];
+  verify: { schedule: string | null };
+  promotion: { from: string | null; auto: PromotionMode };
+}
+
+/** One environment at one revision, validated and normalized: plain data. */
+export interface LoadedEnvironment {
+  name: string;
+  environment: EnvironmentManifest;
+  services: ServiceManifest[];
+}
