@@ -15,6 +15,7 @@ import { didYouMean } from './suggest.js';
 import type { EnvironmentManifest, LoadedEnvironment, ServiceManifest } from './types.js';
 import { manifestKinds } from './types.js';
 import { crossCheckServices } from './cross-checks.js';
+import { imageProblem } from './normalize-service.js';
 
 export const environmentsDir = 'environments';
 
@@ -40,6 +41,7 @@ function reporterFor(doc: ParsedDocument, problems: Problem[]): Report {
 function classify(documents: ParsedDocument[], validators: SchemaValidators, problems: Problem[]) {
   const environments: ValidDoc<RawEnvironment>[] = [];
   const services: ValidDoc<RawService>[] = [];
+  let environmentDocs = 0;
   const kinds = manifestKinds.join(' or ');
   for (const doc of documents) {
     const value = doc.value;
@@ -59,14 +61,19 @@ function classify(documents: ParsedDocument[], validators: SchemaValidators, pro
       continue;
     }
     const validate = validators[kind];
+    if (kind === 'Environment') environmentDocs++;
     if (!validate(value)) {
       problems.push(...schemaProblems(validate.errors ?? [], doc));
+      // The image is checked on its own too, so one run reports it beside the schema problems.
+      const image = (value as Record<string, unknown>).image;
+      const bad = kind === 'Service' && typeof image === 'string' ? imageProblem(image) : undefined;
+      if (bad) reporterFor(doc, problems)(['image'], bad);
       continue;
     }
     if (kind === 'Environment') environments.push({ doc, raw: value as unknown as RawEnvironment });
     else services.push({ doc, raw: value as unknown as RawService });
   }
-  return { environments, services };
+  return { environments, services, environmentDocs };
 }
 
 async function readEnvFiles(services: ValidDoc<RawService>[], files: RepoFiles, problems: Problem[]) {
@@ -92,9 +99,10 @@ async function readEnvFiles(services: ValidDoc<RawService>[], files: RepoFiles, 
   return envFiles;
 }
 
-function checkEnvironment(name: string, folder: string, environments: ValidDoc<RawEnvironment>[], problems: Problem[]) {
+function checkEnvironment(name: string, folder: string, environments: ValidDoc<RawEnvironment>[], environmentDocs: number, problems: Problem[]) {
   if (environments.length === 0) {
-    problems.push({ file: folder, message: `has no Environment manifest (a document with kind: Environment)` });
+    // An Environment that failed its schema is already reported; do not also call it missing.
+    if (environmentDocs === 0) problems.push({ file: folder, message: `has no Environment manifest (a document with kind: Environment)` });
     return undefined;
   }
   const [first, ...extra] = environments;
@@ -145,8 +153,8 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
     }
     documents.push(...parsed.documents);
   }
-  const { environments, services: rawServices } = classify(documents, validators, problems);
-  const env = checkEnvironment(name, folder, environments, problems);
+  const { environments, services: rawServices, environmentDocs } = classify(documents, validators, problems);
+  const env = checkEnvironment(name, folder, environments, environmentDocs, problems);
   const envFiles = await readEnvFiles(rawServices, files, problems);
   const services: { doc: ParsedDocument; service: ServiceManifest }[] = rawServices.map(({ doc, raw }) => ({
     doc,

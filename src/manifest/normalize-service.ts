@@ -241,9 +241,15 @@ function normalizeResources(raw: RawService, report: Report): ContainerSpec['res
 }
 
 /** Raw service document → the normalized manifest with its spec hash. Problems go to ctx.report. */
+export function imageProblem(image: string): string | undefined {
+  const parsed = parseImageRef(image);
+  return parsed.ok ? undefined : `is not a valid image reference: ${parsed.reason} (got ${describeValue(image)})`;
+}
+
 export function normalizeService(raw: RawService, ctx: NormalizeContext): ServiceManifest {
   const image = parseImageRef(raw.image);
-  if (!image.ok) ctx.report(['image'], `is not a valid image reference: ${image.reason} (got ${describeValue(raw.image)})`);
+  const problem = imageProblem(raw.image);
+  if (problem) ctx.report(['image'], problem);
   const ports = normalizePorts(raw, ctx.report);
   const spec: ContainerSpec = {
     image: image.ok ? canonicalImage(image.ref) : raw.image,

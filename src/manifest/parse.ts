@@ -62,6 +62,7 @@ export function parseYamlFile(file: string, text: string): ParseResult {
       problems.push({ file, ...position(doc.range?.[0] ?? 0), message });
       return;
     }
+    if (value === null || value === undefined) return; // an empty document between --- markers
     documents.push({ file, index, value, locate: (path, at = 'value') => locateIn(doc, path, at, position) });
   });
   return { documents, problems };

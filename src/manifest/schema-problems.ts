@@ -71,6 +71,8 @@ export function schemaProblems(errors: readonly ErrorObject[], doc: ParsedDocume
   const seen = new Set<string>();
   const problems: Problem[] = [];
   for (const error of errors) {
+    // A branch of a oneOf/anyOf failing is explained by the oneOf error itself.
+    if (/\/(oneOf|anyOf)\/\d+\//.test(error.schemaPath)) continue;
     const located = explain(error);
     if (!located) continue;
     const path = toPointer(located.segments);
