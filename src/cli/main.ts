@@ -2,13 +2,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { isStagecoachError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { exitCodes, processIo } from './io.js';
+import { applyCommand } from './apply.js';
+import { planCommand } from './plan.js';
 import { validateCommand } from './validate.js';
 
 /** Commands of DESIGN.md that later milestones build; they say so instead of pretending. */
 const planned = {
   run: 'watch the config repo and keep every environment in sync (the daemon)',
-  plan: 'show what apply would change in an environment',
-  apply: 'make an environment match its manifests, with automatic rollback',
   verify: "run an environment's tests against what runs",
   status: 'show the state of every environment (reads the daemon API)',
   history: 'list deploys and promotion markers of an environment from git',
@@ -37,6 +37,25 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--json', 'print the result as JSON')
     .action(async (options: { repo: string; json?: boolean }) => {
       code = await validateCommand(options, io);
+    });
+
+  program
+    .command('plan')
+    .description('show what apply would change in an environment (exit 0 in sync, 1 changes pending, 2 error)')
+    .requiredOption('--env <name>', 'environment')
+    .option('--repo <dir>', 'config repo folder', '.')
+    .option('--json', 'print the plan as JSON')
+    .action(async (options: { env: string; repo: string; json?: boolean }) => {
+      code = await planCommand(options, io);
+    });
+
+  program
+    .command('apply')
+    .description('make an environment match its manifests, rolling back failed updates (exit 0 converged, 1 failed, 2 error)')
+    .requiredOption('--env <name>', 'environment')
+    .option('--repo <dir>', 'config repo folder', '.')
+    .action(async (options: { env: string; repo: string }) => {
+      code = await applyCommand(options, io);
     });
 
   for (const [name, description] of Object.entries(planned)) {

@@ -29,6 +29,7 @@ export interface RawService {
   deploy?: { replicas?: number; update_config?: { order?: UpdateOrder }; resources?: { limits?: { cpus?: number | string; memory?: number | string; pids?: number } } };
   pull_policy?: PullPolicy;
   stop_grace_period?: string;
+  init?: boolean;
 }
 
 /** Compose defaults, spelled out so that writing a default changes nothing. */
@@ -263,6 +264,7 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     restart: raw.restart ?? serviceDefaults.restart,
     resources: normalizeResources(raw, ctx.report),
     stopGraceMs: durationOr(raw.stop_grace_period, serviceDefaults.stopGraceMs),
+    init: raw.init ?? false,
   };
   const fixedHostPort = ports.some((p) => p.published !== null);
   const asked = raw.deploy?.update_config?.order;

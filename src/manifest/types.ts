@@ -56,6 +56,8 @@ export interface ContainerSpec {
   restart: string;
   resources: { nanoCpus: number | null; memoryBytes: number | null; pids: number | null };
   stopGraceMs: number;
+  /** docker run --init */
+  init: boolean;
 }
 
 export interface ServiceManifest {

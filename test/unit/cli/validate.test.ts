@@ -81,7 +81,8 @@ describe('stagecoach validate', () => {
     [['validate', '--repo', '.'], /has no environments\/ folder; is --repo pointing at a config repo\?/],
     [['validate', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-    [['apply', '--env', 'testing'], /stagecoach apply: not yet available/],
+    [['history', '--env', 'testing'], /stagecoach history: not yet available/],
+    [['plan'], /required option '--env <name>' not specified/],
   ])('exits 2 for %j', async (argv, message) => {
     const { io, err } = captureIo(dir);
     expect(await runCli(argv, io)).toBe(2);

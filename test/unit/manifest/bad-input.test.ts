@@ -79,7 +79,7 @@ const cases: Case[] = [
     name: 'unknown field, allowed names listed',
     files: repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'flavour: vanilla\n') }),
     expected: [
-      `${T}/web.yaml:5:1: /flavour is not a known field (allowed: apiVersion, kind, name, image, command, entrypoint, environment, env_file, ports, volumes, healthcheck, depends_on, labels, restart, deploy, pull_policy, stop_grace_period)`,
+      `${T}/web.yaml:5:1: /flavour is not a known field (allowed: apiVersion, kind, name, image, command, entrypoint, environment, env_file, ports, volumes, healthcheck, depends_on, labels, restart, deploy, pull_policy, stop_grace_period, init)`,
     ],
   },
   {

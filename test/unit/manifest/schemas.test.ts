@@ -44,7 +44,7 @@ describe('schemas', () => {
     const schema = readSchema(name);
     const definitions = Object.entries((schema.definitions ?? {}) as Record<string, Record<string, unknown>>).flatMap(([k, d]) => properties(d, `#${k}`));
     const undocumented = [...properties(schema), ...definitions]
-      .filter(([, child]) => typeof child.description !== 'string' && child.$ref === undefined && child !== true)
+      .filter(([, child]) => typeof child.description !== 'string' && child.$ref === undefined)
       .map(([path]) => path)
       .filter((path) => !/^#(secretRef|envValue|secretSource)\//.test(path));
     expect(undocumented).toEqual([]);

@@ -1,0 +1,39 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { diskRepo } from '../manifest/files.js';
+import { environmentsDir, loadRepo } from '../manifest/load.js';
+import { formatProblem } from '../manifest/problem.js';
+import { compileSchemas } from '../manifest/schemas.js';
+import type { LoadedEnvironment } from '../manifest/types.js';
+import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import { localRevision } from '../source/local-revision.js';
+import type { CliIo } from './io.js';
+
+export interface CommandTarget {
+  repo: string;
+  environment: LoadedEnvironment;
+  revision: string;
+  runtime: ContainerRuntime;
+}
+
+/**
+ * Loads one environment of a config repo checkout for plan/apply/verify. An
+ * invalid manifest is a UsageError carrying every validate message: nothing
+ * is touched.
+ */
+export async function loadTarget(options: { repo?: string; env?: string }, io: CliIo): Promise<CommandTarget> {
+  if (!options.env) throw new UsageError('--env NAME is required');
+  const repo = path.resolve(io.cwd, options.repo ?? '.');
+  const ok = await access(path.join(repo, environmentsDir)).then(() => true, () => false);
+  if (!ok) throw new UsageError(`${repo} has no ${environmentsDir}/ folder; is --repo pointing at a config repo?`);
+  const result = await loadRepo(diskRepo(repo), compileSchemas(), [options.env]);
+  const load = result.environments.find((e) => e.name === options.env);
+  if (!load?.loaded || result.problems.length > 0) {
+    throw new UsageError(`${options.env} is not valid; nothing was changed:\n${result.problems.map(formatProblem).join('\n')}`);
+  }
+  const environment = load.loaded;
+  const { docker, host } = dockerClientFor(environment.environment.target.docker, environment.environment.target.tls ?? undefined, io.env);
+  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host) };
+}

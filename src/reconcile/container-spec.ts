@@ -1,0 +1,42 @@
+import { stableStringify } from '../manifest/hash.js';
+import type { LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
+import type { Slot } from '../runtime/labels.js';
+import { containerName, labels, networkName, volumeName } from '../runtime/labels.js';
+import type { CreateContainer } from '../runtime/types.js';
+import type { SecretSource } from './secrets.js';
+import { resolveEnvironment } from './secrets.js';
+
+export function managedLabels(env: string): Record<string, string> {
+  return { [labels.managed]: 'true', [labels.environment]: env };
+}
+
+/** The engine-level container for one replica of a service, secrets resolved. Never log the result. */
+export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, replica: number, slot: Slot, revision: string, secrets: SecretSource): CreateContainer {
+  const spec = service.spec;
+  const name = containerName(env.name, service.name, replica, service.replicas, slot);
+  return {
+    name,
+    image: spec.image,
+    command: spec.command,
+    entrypoint: spec.entrypoint,
+    env: resolveEnvironment(spec.environment, secrets, `${env.name}/${service.name}`),
+    labels: {
+      ...spec.labels,
+      ...managedLabels(env.name),
+      [labels.service]: service.name,
+      [labels.replica]: String(replica),
+      [labels.specHash]: service.specHash,
+      [labels.spec]: stableStringify(spec),
+      [labels.revision]: revision,
+    },
+    ports: spec.ports,
+    mounts: spec.volumes.map((m) => ({ ...m, source: m.type === 'volume' && m.source ? volumeName(env.name, m.source) : m.source })),
+    healthcheck: spec.healthcheck,
+    restart: spec.restart,
+    init: spec.init,
+    stopGraceMs: spec.stopGraceMs,
+    resources: spec.resources,
+    network: networkName(env.name),
+    aliases: [service.name],
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The narrow port to a container engine. reconcile/ talks only to this; one
+ * dockerode implementation lives beside it, and tests use an in-memory fake.
+ * Every failure is a DockerError whose message names the host, the container
+ * (or image) and the operation.
+ */
+
+export const containerStates = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'] as const;
+export type ContainerState = (typeof containerStates)[number];
+
+export const healthStates = ['none', 'starting', 'healthy', 'unhealthy'] as const;
+export type HealthState = (typeof healthStates)[number];
+
+/** What one list call tells about a container. */
+export interface ContainerSummary {
+  id: string;
+  /** Without the leading slash. */
+  name: string;
+  /** The reference it was created from, or the image id once that tag points elsewhere. */
+  image: string;
+  imageId: string;
+  state: ContainerState;
+  health: HealthState;
+  labels: Record<string, string>;
+}
+
+/** What an inspect adds: enough to notice changes made by hand (docker update). */
+export interface ContainerDetails extends ContainerSummary {
+  restartCount: number;
+  exitCode: number | null;
+  startedAt: string | null;
+  restartPolicy: string;
+  memoryBytes: number | null;
+  nanoCpus: number | null;
+  pidsLimit: number | null;
+}
+
+export interface PortSpec {
+  target: number;
+  protocol: 'tcp' | 'udp';
+  published: number | null;
+  hostIp: string;
+}
+
+export interface MountSpec {
+  type: 'volume' | 'bind';
+  source: string | null;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface HealthcheckSpec {
+  test: string[] | null;
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
+/** A container to create, fully resolved (secrets included): never logged as is. */
+export interface CreateContainer {
+  name: string;
+  image: string;
+  command: string[] | null;
+  entrypoint: string[] | null;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  ports: PortSpec[];
+  mounts: MountSpec[];
+  healthcheck: HealthcheckSpec | null;
+  restart: string;
+  init: boolean;
+  stopGraceMs: number;
+  resources: { nanoCpus: number | null; memoryBytes: number | null; pids: number | null };
+  network: string;
+  /** DNS names on the network (the service name). */
+  aliases: string[];
+}
+
+export interface ImageInfo {
+  id: string;
+  /** Registry digests (repo@sha256:…) when the image came from a registry. */
+  repoDigests: string[];
+}
+
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  auth?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+}
+
+export interface ContainerRuntime {
+  /** The endpoint, for messages: unix:///var/run/docker.sock, tcp://host:2376, … */
+  readonly host: string;
+  ping(): Promise<void>;
+  /** Every container (running or not) carrying all these labels: one API call. */
+  listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /** undefined when it no longer exists. */
+  inspectContainer(id: string): Promise<ContainerDetails | undefined>;
+  /** undefined when the image is not present locally. */
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  pullImage(ref: string, auth?: RegistryAuth): Promise<void>;
+  createContainer(spec: CreateContainer): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** Stopping a stopped container is not an error. */
+  stopContainer(id: string, graceMs: number): Promise<void>;
+  /** Removing a missing container is not an error. */
+  removeContainer(id: string): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
+  /** The last lines of a container's output (stdout and stderr). */
+  logsTail(id: string, lines: number): Promise<string>;
+}

@@ -1,0 +1,139 @@
+import type { ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo } from '../../src/runtime/types.js';
+
+interface FakeContainer extends ContainerDetails {
+  create: CreateContainer;
+}
+
+/**
+ * An in-memory ContainerRuntime: containers, images and a log of every write.
+ * `behaviour` decides, per image, whether started containers become healthy.
+ */
+export class FakeRuntime implements ContainerRuntime {
+  readonly host = 'fake://engine';
+  readonly containers = new Map<string, FakeContainer>();
+  readonly images = new Map<string, ImageInfo>();
+  readonly writes: string[] = [];
+  readonly networks = new Set<string>();
+  readonly volumes = new Set<string>();
+  /** Images whose containers turn unhealthy (or exit) after start. */
+  readonly failing = new Map<string, 'unhealthy' | 'exit'>();
+  /** Images that cannot be pulled. */
+  readonly unpullable = new Set<string>();
+  private next = 1;
+
+  addImage(ref: string, id = `sha256:${ref.replace(/[^a-z0-9]/g, '').padEnd(64, '0').slice(0, 64)}`): void {
+    this.images.set(ref, { id, repoDigests: [] });
+  }
+
+  async ping(): Promise<void> {}
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    return [...this.containers.values()]
+      .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v))
+      .map(({ create: _create, ...summary }) => ({ ...summary }));
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetails | undefined> {
+    const c = this.containers.get(id);
+    if (!c) return undefined;
+    const { create: _create, ...details } = c;
+    return { ...details };
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    return this.images.get(ref);
+  }
+
+  async pullImage(ref: string): Promise<void> {
+    this.writes.push(`pull ${ref}`);
+    if (this.unpullable.has(ref) || !this.images.has(ref)) {
+      if (!this.images.has(ref)) throw new Error(`pull access denied for ${ref}, repository does not exist`);
+    }
+  }
+
+  async createContainer(spec: CreateContainer): Promise<string> {
+    if ([...this.containers.values()].some((c) => c.name === spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
+    const image = this.images.get(spec.image);
+    if (!image) throw new Error(`No such image: ${spec.image}`);
+    const id = `c${String(this.next++).padStart(11, '0')}`;
+    this.writes.push(`create ${spec.name}`);
+    this.containers.set(id, {
+      id,
+      name: spec.name,
+      image: spec.image,
+      imageId: image.id,
+      state: 'created',
+      health: 'none',
+      labels: { ...spec.labels },
+      restartCount: 0,
+      exitCode: null,
+      startedAt: null,
+      restartPolicy: spec.restart,
+      memoryBytes: spec.resources.memoryBytes,
+      nanoCpus: spec.resources.nanoCpus,
+      pidsLimit: spec.resources.pids,
+      create: spec,
+    });
+    return id;
+  }
+
+  private get(id: string): FakeContainer {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`No such container: ${id}`);
+    return c;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    const c = this.get(id);
+    this.writes.push(`start ${c.name}`);
+    const failure = this.failing.get(c.image);
+    if (failure === 'exit') {
+      Object.assign(c, { state: 'exited', exitCode: 1 });
+      return;
+    }
+    const hasHealth = c.create.healthcheck !== null && c.create.healthcheck.test?.[0] !== 'NONE';
+    Object.assign(c, { state: 'running', exitCode: null, health: hasHealth ? (failure === 'unhealthy' ? 'unhealthy' : 'healthy') : 'none' });
+  }
+
+  async stopContainer(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return;
+    this.writes.push(`stop ${c.name}`);
+    Object.assign(c, { state: 'exited', exitCode: 143 });
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return;
+    this.writes.push(`remove ${c.name}`);
+    this.containers.delete(id);
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    const c = this.get(id);
+    this.writes.push(`rename ${c.name} ${name}`);
+    c.name = name;
+  }
+
+  async ensureNetwork(name: string): Promise<void> {
+    if (!this.networks.has(name)) this.writes.push(`network ${name}`);
+    this.networks.add(name);
+  }
+
+  async ensureVolume(name: string): Promise<void> {
+    if (!this.volumes.has(name)) this.writes.push(`volume ${name}`);
+    this.volumes.add(name);
+  }
+
+  async logsTail(id: string): Promise<string> {
+    return `log of ${this.get(id).name}\n`;
+  }
+
+  byName(name: string): FakeContainer | undefined {
+    return [...this.containers.values()].find((c) => c.name === name);
+  }
+
+  names(): string[] {
+    return [...this.containers.values()].map((c) => `${c.name} ${c.image} ${c.state}`).sort();
+  }
+}
