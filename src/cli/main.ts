@@ -4,13 +4,13 @@ import type { CliIo } from './io.js';
 import { exitCodes, processIo } from './io.js';
 import { applyCommand } from './apply.js';
 import { planCommand } from './plan.js';
+import { runCommand } from './run.js';
+import { statusCommand } from './status.js';
 import { validateCommand } from './validate.js';
 
 /** Commands of DESIGN.md that later milestones build; they say so instead of pretending. */
 const planned = {
-  run: 'watch the config repo and keep every environment in sync (the daemon)',
   verify: "run an environment's tests against what runs",
-  status: 'show the state of every environment (reads the daemon API)',
   history: 'list deploys and promotion markers of an environment from git',
   promote: 'propose the images verified in one environment for the next',
   rollback: "commit an environment's manifests as of an earlier revision",
@@ -56,6 +56,29 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--repo <dir>', 'config repo folder', '.')
     .action(async (options: { env: string; repo: string }) => {
       code = await applyCommand(options, io);
+    });
+
+  program
+    .command('run')
+    .description('the daemon: follow the config repo and keep every environment in sync (default: the bundled example)')
+    .option('--repo <url|path>', 'config repo: https://, ssh://, git://, file:// URL or a local path (default: the bundled example)')
+    .option('--branch <name>', 'branch to follow (default main)')
+    .option('--env <a,b>', 'environments to manage (default all)')
+    .option('--interval <duration>', 'how often to ask the remote whether the branch moved (default 30s)')
+    .option('--listen <host:port>', 'HTTP address for status, metrics, API and webhooks (default 127.0.0.1:7420)')
+    .option('--data <dir>', 'data directory (default ./.stagecoach or $STAGECOACH_DATA)')
+    .option('--config <file>', 'settings file (YAML, see schemas/settings.schema.json)')
+    .action(async (options: Record<string, string>) => {
+      code = await runCommand(options, io);
+    });
+
+  program
+    .command('status')
+    .description("show every environment's state from the daemon's API (exit 0 all in sync, 1 not, 2 unreachable)")
+    .option('--json', 'print the raw API answer')
+    .option('--url <url>', 'daemon address (default http://$STAGECOACH_LISTEN or http://127.0.0.1:7420)')
+    .action(async (options: { json?: boolean; url?: string }) => {
+      code = await statusCommand(options, io);
     });
 
   for (const [name, description] of Object.entries(planned)) {

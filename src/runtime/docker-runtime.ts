@@ -7,6 +7,7 @@ import { DockerError } from '../errors.js';
 import { parseImageRef } from '../manifest/image-ref.js';
 import { containerStates } from './types.js';
 import type {
+  ContainerEvent,
   ContainerDetails, ContainerRuntime, ContainerState, ContainerSummary, CreateContainer, HealthState, ImageInfo, RegistryAuth,
 } from './types.js';
 
@@ -152,6 +153,42 @@ export class DockerRuntime implements ContainerRuntime {
       return info.Config.Tty ? raw.toString('utf8') : demultiplex(raw);
     });
     return text ?? '';
+  }
+
+  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void } {
+    let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+    let closed = false;
+    const filters = { type: ['container' as const], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), event: ['die', 'stop', 'destroy', 'pause', 'oom', 'health_status'] };
+    this.docker.getEvents({ filters }).then(
+      (s) => {
+        stream = s as typeof stream;
+        if (closed) return stream?.destroy?.();
+        let buffered = '';
+        s.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          const lines = buffered.split('\n');
+          buffered = lines.pop() ?? '';
+          for (const line of lines.filter(Boolean)) {
+            try {
+              const e = JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } };
+              const { name = '', ...rest } = e.Actor.Attributes;
+              onEvent({ action: e.Action, container: name, labels: rest });
+            } catch {
+              // a partial or foreign line: ignore
+            }
+          }
+        });
+        s.on('end', () => !closed && onEnd());
+        s.on('error', (error: Error) => !closed && onEnd(this.error('follow events', error)));
+      },
+      (error: unknown) => onEnd(this.error('follow events', error)),
+    );
+    return {
+      close: () => {
+        closed = true;
+        stream?.destroy?.();
+      },
+    };
   }
 
   /** Runs one engine call, translating its failure. */

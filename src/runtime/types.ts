@@ -113,4 +113,16 @@ export interface ContainerRuntime {
   ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
   /** The last lines of a container's output (stdout and stderr). */
   logsTail(id: string, lines: number): Promise<string>;
+  /**
+   * Follows the engine's events for containers carrying these labels (died,
+   * stopped, removed, paused, unhealthy) until closed; lets drift be healed
+   * between polls. onEnd is told when the stream ends or cannot be opened.
+   */
+  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void };
+}
+
+export interface ContainerEvent {
+  action: string;
+  container: string;
+  labels: Record<string, string>;
 }

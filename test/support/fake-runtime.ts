@@ -1,4 +1,4 @@
-import type { ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo } from '../../src/runtime/types.js';
+import type { ContainerDetails, ContainerEvent, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo } from '../../src/runtime/types.js';
 
 interface FakeContainer extends ContainerDetails {
   create: CreateContainer;
@@ -127,6 +127,13 @@ export class FakeRuntime implements ContainerRuntime {
 
   async logsTail(id: string): Promise<string> {
     return `log of ${this.get(id).name}\n`;
+  }
+
+  readonly watchers = new Set<(e: ContainerEvent) => void>();
+
+  watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void): { close(): void } {
+    this.watchers.add(onEvent);
+    return { close: () => this.watchers.delete(onEvent) };
   }
 
   byName(name: string): FakeContainer | undefined {

@@ -1,0 +1,156 @@
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { loadSettings } from '../config/settings.js';
+import type { RunFlags, Settings } from '../config/settings.js';
+import { Daemon } from '../daemon/daemon.js';
+import { createMetrics } from '../daemon/metrics.js';
+import type { DaemonStatus } from '../daemon/status.js';
+import { UsageError } from '../errors.js';
+import { compileSchemas } from '../manifest/schemas.js';
+import type { EnvironmentManifest } from '../manifest/types.js';
+import { hostSecrets } from '../reconcile/secrets.js';
+import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
+import { labels } from '../runtime/labels.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import { createHttpServer } from '../server/http.js';
+import { ConfigRepo } from '../source/config-repo.js';
+import { seedExampleRepo } from '../source/seed.js';
+import { isLocalPath, watchLocalRepo } from '../source/watch.js';
+import type { CliIo } from './io.js';
+import { exitCodes } from './io.js';
+
+const bundledEnvironments = fileURLToPath(new URL('../../environments', import.meta.url));
+const unhealthy = /health_status: unhealthy/;
+
+function daemonLogger(settings: Settings, io: CliIo): Logger {
+  const options = { level: settings.logLevel, base: undefined };
+  return io.isTTY ? pino(options, pretty({ colorize: true, destination: 2, ignore: 'pid,hostname' })) : pino(options, pino.destination(2));
+}
+
+const noEngineHelp =
+  'stagecoach needs a running Docker engine. On Debian/Ubuntu: `sudo apt-get install -y docker.io && sudo dockerd &` ' +
+  '(or start Docker Desktop), then check that `docker info` answers; set DOCKER_HOST for a remote engine.';
+
+/** Docker events of managed containers that mean drift: heal that environment now rather than at the next periodic check. */
+function followEngine(runtime: ContainerRuntime, daemon: Daemon, log: Logger): () => void {
+  let handle: { close(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const subscribe = () => {
+    handle = runtime.watchEvents(
+      { [labels.managed]: 'true' },
+      (e) => {
+        if (e.action.startsWith('health_status') && !unhealthy.test(e.action)) return;
+        const env = e.labels[labels.environment];
+        if (env) daemon.trigger(`docker event: ${e.container} ${e.action}`, { heal: [env] });
+      },
+      (error) => {
+        if (stopped) return;
+        log.warn({ host: runtime.host, err: error?.message }, 'docker event stream ended; following it again in 5s');
+        timer = setTimeout(subscribe, 5_000);
+        timer.unref();
+      },
+    );
+  };
+  subscribe();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    handle?.close();
+  };
+}
+
+function allInSync(status: DaemonStatus): boolean {
+  return status.ready && status.environments.length > 0 && status.environments.every((e) => e.state === 'synced');
+}
+
+/** `stagecoach run`: the daemon. Builds everything here (the one composition root), runs until SIGTERM/SIGINT, exits 0. */
+export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
+  const validators = compileSchemas();
+  const settings = loadSettings(flags, io.env, io.cwd, validators);
+  const log = daemonLogger(settings, io);
+  const metrics = createMetrics();
+  const runtimes = new Map<string, ContainerRuntime>();
+  const unfollow: (() => void)[] = [];
+  let daemon: Daemon | undefined;
+  const runtimeFor = (env: EnvironmentManifest | null): ContainerRuntime => {
+    const { docker, host } = dockerClientFor(env?.target.docker ?? null, env?.target.tls ?? undefined, io.env);
+    let runtime = runtimes.get(host);
+    if (!runtime) {
+      runtime = new DockerRuntime(docker, host);
+      runtimes.set(host, runtime);
+      if (daemon) unfollow.push(followEngine(runtime, daemon, log));
+    }
+    return runtime;
+  };
+
+  let repoUrl = settings.repo;
+  const bundled = repoUrl === undefined;
+  if (bundled) {
+    try {
+      await runtimeFor(null).ping();
+    } catch (error) {
+      io.err(`stagecoach: no Docker engine answers (${(error as Error).message}).\n${noEngineHelp}`);
+      return exitCodes.error;
+    }
+    const seeded = await seedExampleRepo(settings.dataDir, bundledEnvironments, settings.branch);
+    repoUrl = seeded.path;
+    io.out(`stagecoach: no --repo given: following the bundled example, seeded into ${seeded.path}${seeded.created ? '' : ' (kept from an earlier start)'}`);
+    io.out(`  change it: git clone ${seeded.path} && edit environments/ && git push`);
+  }
+  const repo = new ConfigRepo({ url: repoUrl!, branch: settings.branch, dir: path.join(settings.dataDir, 'repo') });
+  daemon = new Daemon({
+    repo,
+    branch: settings.branch,
+    only: settings.environments,
+    intervalMs: settings.intervalMs,
+    validators,
+    runtimeFor: (env) => runtimeFor(env),
+    secrets: hostSecrets(settings.secretsDir, io.env),
+    log,
+    metrics,
+    onCycle: (() => {
+      let announced = false;
+      return (status: DaemonStatus) => {
+        const synced = allInSync(status);
+        if (synced && !announced) io.out(`stagecoach: all environments in sync (${status.environments.map((e) => `${e.name} at ${e.revision.applied?.slice(0, 7)}`).join(', ')})`);
+        announced = synced;
+      };
+    })(),
+  });
+  for (const runtime of runtimes.values()) unfollow.push(followEngine(runtime, daemon, log));
+
+  const server = createHttpServer({ daemon, metrics, log, branch: settings.branch, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken });
+  server.listen(settings.listen.port, settings.listen.host);
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    throw new UsageError(`cannot listen on ${settings.listen.host}:${settings.listen.port}: ${(error as Error).message}`);
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.listen.port;
+  const base = `http://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
+  io.out(`stagecoach: following ${repo.displayUrl} (${settings.branch}) every ${settings.intervalMs / 1000}s`);
+  io.out(`  status: ${base}/  api: ${base}/api/v1/environments  metrics: ${base}/metrics`);
+  if (bundled) io.out('  the example: testing http://127.0.0.1:18080/  staging http://127.0.0.1:18081/  production http://127.0.0.1:18082/');
+  const watcher = isLocalPath(repoUrl!) ? watchLocalRepo(repoUrl!, () => daemon!.trigger('commit in the local repository')) : undefined;
+  daemon.start();
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'stopping: finishing the step in flight');
+  io.out(`stagecoach: ${signal}: finishing the step in flight, then exiting`);
+  await daemon.stop();
+  for (const stop of unfollow) stop();
+  await watcher?.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  io.out('stagecoach: stopped');
+  return exitCodes.ok;
+}

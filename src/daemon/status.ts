@@ -1,0 +1,57 @@
+import type { ActionKind } from '../reconcile/types.js';
+
+export const syncStates = ['unknown', 'progressing', 'synced', 'out-of-sync', 'degraded', 'invalid', 'blocked', 'unreachable'] as const;
+export type SyncState = (typeof syncStates)[number];
+
+export const decisionKinds = ['deploy', 'rollback', 'heal', 'remove', 'recover', 'skip', 'block', 'invalid', 'error'] as const;
+export type DecisionKind = (typeof decisionKinds)[number];
+
+/** One thing the daemon decided, and why: what a person reads to understand a redeploy, rollback, block or skip. */
+export interface Decision {
+  at: string;
+  kind: DecisionKind;
+  revision: string | null;
+  service?: string;
+  reason: string;
+}
+
+export interface ServiceStatus {
+  name: string;
+  image: string;
+  /** running, exited, missing, … as last observed */
+  state: string;
+  health: string;
+  lastAction: { kind: ActionKind; outcome: string; reasons: string[]; message: string; at: string } | null;
+}
+
+export interface EnvironmentStatus {
+  name: string;
+  state: SyncState;
+  revision: { desired: string | null; applied: string | null; lastGood: string | null };
+  services: ServiceStatus[];
+  /** Problems now: invalid manifests (file:line: …), unreachable engine, failed updates. */
+  errors: string[];
+  blocked: string[];
+  lastReconcile: { at: string; durationMs: number; outcome: string } | null;
+  /** Newest first, at most 50. */
+  decisions: Decision[];
+}
+
+export interface DaemonStatus {
+  ready: boolean;
+  repo: string;
+  branch: string;
+  remote: { head: string | null; checkedAt: string | null; error: string | null };
+  environments: EnvironmentStatus[];
+}
+
+const maxDecisions = 50;
+
+export function emptyEnvironment(name: string): EnvironmentStatus {
+  return { name, state: 'unknown', revision: { desired: null, applied: null, lastGood: null }, services: [], errors: [], blocked: [], lastReconcile: null, decisions: [] };
+}
+
+export function recordDecision(env: EnvironmentStatus, decision: Decision): void {
+  env.decisions.unshift(decision);
+  env.decisions.length = Math.min(env.decisions.length, maxDecisions);
+}
