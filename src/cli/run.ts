@@ -46,7 +46,7 @@ function followEngine(runtime: ContainerRuntime, daemon: Daemon, log: Logger): (
       (e) => {
         if (e.action.startsWith('health_status') && !unhealthy.test(e.action)) return;
         const env = e.labels[labels.environment];
-        if (env) daemon.trigger(`docker event: ${e.container} ${e.action}`, { heal: [env] });
+        if (env) daemon.trigger(`docker event: ${e.container} ${e.action}`, { heal: [env], remote: false });
       },
       (error) => {
         if (stopped) return;

@@ -37,7 +37,8 @@ export interface DaemonDeps {
   onCycle?: (status: DaemonStatus) => void;
 }
 
-type Work = { reason: string; full: boolean; heal: Set<string> };
+/** full: reload every environment; remote: ask the remote first; heal: environments to drift-check at their revision. */
+type Work = { reason: string; full: boolean; remote: boolean; heal: Set<string> };
 
 /**
  * The loop: ask the remote whether the branch moved, fetch when it did, load
@@ -61,7 +62,7 @@ export class Daemon {
   private polls = 0;
   private stopping = false;
   private readonly now: () => Date;
-  private readonly schedules = new Schedules((env) => this.trigger('schedule (sync.schedule)', { heal: [env] }));
+  private readonly schedules = new Schedules((env) => this.trigger('schedule (sync.schedule)', { heal: [env], remote: false }));
 
   constructor(private readonly deps: DaemonDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -73,15 +74,21 @@ export class Daemon {
   }
 
   /** Asks for a cycle; while one runs, requests coalesce into the next. */
-  trigger(reason: string, options: { full?: boolean; heal?: string[] } = {}): void {
+  trigger(reason: string, options: { full?: boolean; heal?: string[]; remote?: boolean } = {}): void {
     if (this.stopping) return;
-    const work: Work = this.pending ?? { reason, full: false, heal: new Set() };
+    const heal = (options.heal ?? []).filter((env) => this.lastGood.has(env));
+    const remote = options.remote ?? true;
+    // Drift of an environment this daemon does not manage is none of its business.
+    if (!remote && !options.full && heal.length === 0) return;
+    this.deps.log.debug({ reason, full: options.full, remote, heal }, 'trigger');
+    const work: Work = this.pending ?? { reason, full: false, remote: false, heal: new Set() };
     work.full ||= options.full ?? false;
-    for (const env of options.heal ?? []) work.heal.add(env);
+    work.remote ||= remote;
+    for (const env of heal) work.heal.add(env);
     if (!this.pending) work.reason = reason;
     this.pending = work;
     if (this.current) {
-      void this.peekForNewerRevision();
+      if (remote) void this.peekForNewerRevision();
       return;
     }
     this.current = this.drain().finally(() => {
@@ -131,7 +138,7 @@ export class Daemon {
     this.timer = setTimeout(() => {
       this.polls++;
       const heal = this.polls % (this.deps.healEveryPolls ?? 10) === 0;
-      this.trigger(heal ? 'poll + periodic drift check' : 'poll', { heal: heal ? [...this.lastGood.keys()] : [] });
+      this.trigger(heal ? 'poll + periodic drift check' : 'poll', { heal: heal ? [...this.lastGood.keys()] : [], remote: true });
     }, base + jitter);
     this.timer.unref?.();
   }
@@ -143,25 +150,26 @@ export class Daemon {
     if (head && head !== this.revision && this.rollout) this.rollout.abort(`superseded by revision ${revisionLabel(head)}`);
   }
 
-  /** Checks the remote and fetches when it moved; false when the remote cannot be reached. */
-  private async updateSource(): Promise<boolean> {
+  /** Checks the remote (one ls-remote) and fetches only when it moved; resolves to the local head, or undefined when the remote cannot be reached. */
+  private async updateSource(): Promise<string | undefined> {
     const { repo, metrics, log } = this.deps;
     try {
       if (!this.opened) {
         await repo.open();
         this.opened = true;
+        this.revision = null;
         metrics.gitFetches.inc({ result: 'ok' });
       }
       const head = await repo.remoteHead();
       metrics.gitQueries.inc({ result: 'ok' });
       this.status.remote = { head, checkedAt: this.now().toISOString(), error: null };
-      const local = this.revision ?? (await repo.head());
-      if (head !== local) {
-        await repo.fetch();
-        metrics.gitFetches.inc({ result: 'ok' });
-      }
       this.failures = 0;
-      return true;
+      if (head === this.revision) return head;
+      const local = this.revision === null ? await repo.head() : this.revision;
+      if (head === local) return local;
+      const fetched = await repo.fetch();
+      metrics.gitFetches.inc({ result: 'ok' });
+      return fetched;
     } catch (error) {
       this.failures++;
       const message = (error as Error).message;
@@ -169,15 +177,14 @@ export class Daemon {
       metrics.error('source');
       this.status.remote = { ...this.status.remote, checkedAt: this.now().toISOString(), error: message };
       log.warn({ err: message, failures: this.failures, transient: isStagecoachError(error) && error.transient }, 'config repo unreachable; serving the last good revisions');
-      return false;
+      return undefined;
     }
   }
 
   private async cycle(work: Work): Promise<void> {
-    const reachable = await this.updateSource();
-    if (!this.opened) return;
-    const head = reachable ? await this.deps.repo.head() : this.revision;
-    if (!head) return;
+    const check = work.remote || work.full || !this.opened;
+    const head = (check ? await this.updateSource() : undefined) ?? this.revision;
+    if (!this.opened || !head) return;
     const moved = head !== this.revision;
     this.revision = head;
     if (moved || work.full) {
