@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDuration } from '../manifest/duration.js';
 import { parseYamlFile } from '../manifest/parse.js';
 import type { Problem } from '../manifest/problem.js';
-import { formatProblem } from '../manifest/problem.js';
+import { compareProblems, formatProblem } from '../manifest/problem.js';
 import { schemaProblems } from '../manifest/schema-problems.js';
 import type { SchemaValidators } from '../manifest/schemas.js';
 import { UsageError } from '../errors.js';
@@ -114,7 +114,7 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     problems.push(...parsed.problems);
     const doc = parsed.documents[0];
     if (doc) {
-      if (!validators.Settings(doc.value)) problems.push(...schemaProblems(validators.Settings.errors ?? [], doc));
+      if (!validators.Settings(doc.value)) problems.push(...schemaProblems(validators.Settings.errors ?? [], doc).sort(compareProblems));
       else fileRaw = doc.value as RawSettings;
     }
   }
