@@ -28,6 +28,14 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # 1. Already there?
+# Stand-ins of an older layout (no /tmp, /etc) are rebuilt; a pulled image is kept.
+STANDIN_LAYOUT=2
+existing_layout="$(docker image inspect --format '{{ index .Config.Labels "io.stagecoach.standin-layout" }}' "$IMAGE" 2>/dev/null || true)"
+is_standin="$(docker image inspect --format '{{ index .Config.Labels "io.stagecoach.local-standin" }}' "$IMAGE" 2>/dev/null || true)"
+if [[ "$is_standin" == "true" && "$existing_layout" != "$STANDIN_LAYOUT" ]]; then
+  say "$IMAGE is an older local stand-in (layout ${existing_layout:-1}); rebuilding it."
+  docker image rm -f "$IMAGE" >/dev/null
+fi
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   desc="$(docker image inspect --format "{{ index .Config.Labels \"$DESC_LABEL\" }}" "$IMAGE" 2>/dev/null || true)"
   id="$(docker image inspect --format '{{.Id}}' "$IMAGE")"
@@ -91,9 +99,12 @@ cat >"$CTX/Dockerfile" <<EOF
 FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
+# The directories the Docker Hub image has, so that images built on it behave alike.
+RUN ["/bin/sh", "-c", "mkdir -p /tmp /var /etc /root /home /usr/bin /usr/sbin && chmod 1777 /tmp && echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd && echo 'root:x:0:' > /etc/group"]
 LABEL $DESC_LABEL="$DESC" \\
       org.opencontainers.image.version="$BB_VERSION" \\
-      io.stagecoach.local-standin="true"
+      io.stagecoach.local-standin="true" \\
+      io.stagecoach.standin-layout="$STANDIN_LAYOUT"
 CMD ["sh"]
 EOF
 

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isStagecoachError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { exitCodes, processIo } from './io.js';
@@ -7,19 +7,8 @@ import { planCommand } from './plan.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { validateCommand } from './validate.js';
-
-/** Commands of DESIGN.md that later milestones build; they say so instead of pretending. */
-const planned = {
-  verify: "run an environment's tests against what runs",
-  history: 'list deploys and promotion markers of an environment from git',
-  promote: 'propose the images verified in one environment for the next',
-  rollback: "commit an environment's manifests as of an earlier revision",
-} as const;
-
-function notYet(name: string, io: CliIo): number {
-  io.err(`stagecoach ${name}: not yet available in this version (see README.md, "Status")`);
-  return exitCodes.error;
-}
+import { verifyCommand } from './verify.js';
+import { historyCommand, promoteCommand, rollbackCommand } from './git-commands.js';
 
 /** Parses argv and runs one command; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
@@ -81,13 +70,49 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       code = await statusCommand(options, io);
     });
 
-  for (const [name, description] of Object.entries(planned)) {
-    const command = program.command(name).description(`${description} (not yet available)`).allowUnknownOption().allowExcessArguments();
-    command.addOption(new Option('--repo <dir>', 'config repo').hideHelp());
-    command.action(() => {
-      code = notYet(name, io);
+  program
+    .command('verify')
+    .description("run an environment's tests against what runs now (exit 0 all passed, 1 failed, 2 error); writes no marker")
+    .requiredOption('--env <name>', 'environment')
+    .option('--repo <dir>', 'config repo folder', '.')
+    .option('--json', 'print the results as JSON')
+    .action(async (options: { env: string; repo: string; json?: boolean }) => {
+      code = await verifyCommand(options, io);
     });
-  }
+
+  program
+    .command('history')
+    .description('deploys, promotions, rollbacks and markers of an environment, from git')
+    .requiredOption('--env <name>', 'environment')
+    .option('--repo <dir>', 'a clone of the config repo', '.')
+    .option('--limit <n>', 'how many entries', '50')
+    .option('--json', 'print as JSON')
+    .action(async (options: { env: string; repo: string; json?: boolean; limit: string }) => {
+      code = await historyCommand(options, io);
+    });
+
+  program
+    .command('promote')
+    .description("propose environment B the images A's latest passing marker verified: a branch stagecoach/promote/B to merge")
+    .requiredOption('--from <env>', 'the verified environment')
+    .requiredOption('--to <env>', 'the environment to promote to')
+    .option('--repo <dir>', 'a clone of the config repo', '.')
+    .option('--branch <name>', 'the branch the daemon follows (default: the current one)')
+    .option('--commit', 'commit to the branch directly instead of proposing')
+    .action(async (options: { from: string; to: string; repo: string; branch?: string; commit?: boolean }) => {
+      code = await promoteCommand(options, io);
+    });
+
+  program
+    .command('rollback')
+    .description("a new commit restoring an environment's manifests as of REV (pushed when the clone has an origin)")
+    .requiredOption('--env <name>', 'environment')
+    .requiredOption('--to <rev>', 'the revision to restore')
+    .option('--reason <text>', 'why (goes into the commit message)', 'manual rollback')
+    .option('--repo <dir>', 'a clone of the config repo', '.')
+    .action(async (options: { env: string; to: string; reason: string; repo: string }) => {
+      code = await rollbackCommand(options, io);
+    });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

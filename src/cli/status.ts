@@ -11,6 +11,9 @@ export function formatStatus(status: DaemonStatus): string {
       const last = s.lastAction ? `  last: ${s.lastAction.kind} ${s.lastAction.outcome} — ${s.lastAction.message}` : '';
       lines.push(`  ${s.name.padEnd(16)} ${s.image}  ${s.state}${s.health !== 'none' ? ` (${s.health})` : ''}${last}`);
     }
+    if (e.gate) lines.push(`  gate: ${e.gate.state} (images must have passed in ${e.gate.from})`);
+    if (e.lastMarker) lines.push(`  last marker: ${e.lastMarker.tests} at ${e.lastMarker.revision.slice(0, 7)} (${e.lastMarker.at}, commit ${e.lastMarker.commit.slice(0, 7)})`);
+    for (const p of e.proposals) lines.push(`  proposal waiting for a merge: ${p.branch} (${p.commit.slice(0, 7)}): ${p.images.join(', ')}`);
     for (const b of e.blocked) lines.push(`  blocked: ${b}`);
     for (const err of e.errors) lines.push(`  error: ${err}`);
     const latest = e.decisions[0];

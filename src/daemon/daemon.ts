@@ -14,6 +14,9 @@ import type { Metrics } from './metrics.js';
 import type { FailedUpdate } from './reconcile-environment.js';
 import { reconcileEnvironment } from './reconcile-environment.js';
 import { Schedules } from './schedules.js';
+import { MarkerIndex } from '../promotion/marker-index.js';
+import { gateReasons } from '../promotion/gate.js';
+import { describeResults, imageDigests, promoteDownstream, verifyAndMark } from './promotion-steps.js';
 import type { DaemonStatus, EnvironmentStatus } from './status.js';
 import { emptyEnvironment, recordDecision } from './status.js';
 
@@ -38,7 +41,7 @@ export interface DaemonDeps {
 }
 
 /** full: reload every environment; remote: ask the remote first; heal: environments to drift-check at their revision. */
-type Work = { reason: string; full: boolean; remote: boolean; heal: Set<string> };
+type Work = { reason: string; full: boolean; remote: boolean; heal: Set<string>; verify: Set<string> };
 
 /**
  * The loop: ask the remote whether the branch moved, fetch when it did, load
@@ -62,7 +65,14 @@ export class Daemon {
   private polls = 0;
   private stopping = false;
   private readonly now: () => Date;
-  private readonly schedules = new Schedules((env) => this.trigger('schedule (sync.schedule)', { heal: [env], remote: false }));
+  private readonly schedules = new Schedules((env, kind) =>
+    kind === 'sync' ? this.trigger('schedule (sync.schedule)', { heal: [env], remote: false }) : this.trigger('schedule (verify.schedule)', { verify: [env], remote: false }),
+  );
+  private index: MarkerIndex | null = null;
+  /** A marker was committed but its push failed: the next successful fetch rebases and pushes it. */
+  private unpushed = false;
+  /** Every environment of the current revision (also those another daemon manages): promotion targets. */
+  private allEnvironments: LoadedEnvironment[] = [];
 
   constructor(private readonly deps: DaemonDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -74,17 +84,19 @@ export class Daemon {
   }
 
   /** Asks for a cycle; while one runs, requests coalesce into the next. */
-  trigger(reason: string, options: { full?: boolean; heal?: string[]; remote?: boolean } = {}): void {
+  trigger(reason: string, options: { full?: boolean; heal?: string[]; verify?: string[]; remote?: boolean } = {}): void {
     if (this.stopping) return;
     const heal = (options.heal ?? []).filter((env) => this.lastGood.has(env));
+    const verify = (options.verify ?? []).filter((env) => this.lastGood.has(env));
     const remote = options.remote ?? true;
     // Drift of an environment this daemon does not manage is none of its business.
-    if (!remote && !options.full && heal.length === 0) return;
+    if (!remote && !options.full && heal.length === 0 && verify.length === 0) return;
     this.deps.log.debug({ reason, full: options.full, remote, heal }, 'trigger');
-    const work: Work = this.pending ?? { reason, full: false, remote: false, heal: new Set() };
+    const work: Work = this.pending ?? { reason, full: false, remote: false, heal: new Set(), verify: new Set() };
     work.full ||= options.full ?? false;
     work.remote ||= remote;
     for (const env of heal) work.heal.add(env);
+    for (const env of verify) work.verify.add(env);
     if (!this.pending) work.reason = reason;
     this.pending = work;
     if (this.current) {
@@ -164,10 +176,11 @@ export class Daemon {
       metrics.gitQueries.inc({ result: 'ok' });
       this.status.remote = { head, checkedAt: this.now().toISOString(), error: null };
       this.failures = 0;
-      if (head === this.revision) return head;
-      const local = this.revision === null ? await repo.head() : this.revision;
-      if (head === local) return local;
+      if (head === this.revision && !this.unpushed) return head;
+      const local = this.revision === null || this.unpushed ? await repo.head() : this.revision;
+      if (head === local && !this.unpushed) return local;
       const fetched = await repo.fetch();
+      this.unpushed = false;
       metrics.gitFetches.inc({ result: 'ok' });
       return fetched;
     } catch (error) {
@@ -196,13 +209,19 @@ export class Daemon {
         if (env && !this.stopping) await this.runEnvironment(env, this.envStatus(name).revision.lastGood ?? head, this.retry.has(name) ? 'retry' : work.reason);
       }
     }
+    for (const name of work.verify) {
+      const env = this.lastGood.get(name);
+      if (env && !this.stopping) await this.verify(env, this.envStatus(name).revision.applied ?? head, work.reason);
+    }
     if (moved || work.full) this.status.ready = true;
   }
 
   private async reconcileRevision(revision: string, reason: string): Promise<void> {
     const { validators, only } = this.deps;
-    const result = await loadRepo(diskRepo(this.deps.repo.dir), validators, only);
-    const names = result.environments.map((e) => e.name);
+    const everything = await loadRepo(diskRepo(this.deps.repo.dir), validators);
+    this.allEnvironments = everything.environments.flatMap((e) => (e.loaded ? [e.loaded] : []));
+    const result = only ? { environments: everything.environments.filter((e) => only.includes(e.name)), problems: everything.problems } : everything;
+    const names = everything.environments.map((e) => e.name);
     for (const wanted of only ?? []) {
       if (!names.includes(wanted)) {
         const st = this.envStatus(wanted);
@@ -226,6 +245,7 @@ export class Daemon {
         this.deps.metrics.error(load.name);
         continue;
       }
+      if (await this.blocked(load.loaded, st, revision)) continue;
       this.lastGood.set(load.name, load.loaded);
       st.revision.lastGood = revision;
       await this.runEnvironment(load.loaded, revision, reason);
@@ -237,14 +257,18 @@ export class Daemon {
     const st = this.envStatus(env.name);
     this.rollout = new AbortController();
     try {
-      const failed = await reconcileEnvironment(env, revision, st, this.failed.get(env.name), { ...this.deps, now: this.now, ready: this.deps.ready, runtime: this.deps.runtimeFor(env.environment) }, {
+      const outcome = await reconcileEnvironment(env, revision, st, this.failed.get(env.name), { ...this.deps, now: this.now, ready: this.deps.ready, runtime: this.deps.runtimeFor(env.environment) }, {
         signal: this.rollout.signal,
         autoApply: env.environment.sync.auto,
         trigger,
       });
-      if (failed) this.failed.set(env.name, failed);
+      if (outcome.failed) this.failed.set(env.name, outcome.failed);
       else this.failed.delete(env.name);
       this.retry.delete(env.name);
+      if (outcome.converged && !this.stopping) {
+        if (outcome.changed) await this.verify(env, revision, `deploy of ${revisionLabel(revision)}`);
+        else if (await this.unverified(env)) await this.verify(env, revision, 'no marker for what runs');
+      }
     } catch (error) {
       const message = (error as Error).message;
       st.state = 'unreachable';
@@ -257,6 +281,79 @@ export class Daemon {
       this.failures = Math.max(this.failures, 1);
     } finally {
       this.rollout = null;
+    }
+  }
+
+  private markerIndex(): MarkerIndex {
+    this.index ??= new MarkerIndex(this.deps.repo.dir);
+    return this.index;
+  }
+
+  /** True when this environment's latest marker does not describe the images it runs (first start, or a marker that never landed). */
+  private async unverified(env: LoadedEnvironment): Promise<boolean> {
+    const index = this.markerIndex();
+    await index.refresh();
+    const latest = index.latest(env.name);
+    if (!latest) return true;
+    const marked = new Map(latest.images.map((i) => [i.service, i.image]));
+    return env.services.some((s) => marked.get(s.name) !== s.spec.image) || marked.size !== env.services.length;
+  }
+
+  /** The promotion gate: true (and status says why) when an image has no passing marker upstream. */
+  private async blocked(env: LoadedEnvironment, st: EnvironmentStatus, revision: string): Promise<boolean> {
+    const upstream = env.environment.promotion.from;
+    if (!upstream) {
+      st.gate = null;
+      st.blocked = [];
+      return false;
+    }
+    const index = this.markerIndex();
+    await index.refresh();
+    const digests = await imageDigests(this.deps.runtimeFor(env.environment), env).catch(() => ({}));
+    const reasons = gateReasons(env, index, digests);
+    st.gate = { from: upstream, state: reasons.length ? 'blocked' : 'open' };
+    if (reasons.length === 0) {
+      st.blocked = [];
+      return false;
+    }
+    const changed = reasons.join('\n') !== st.blocked.join('\n');
+    st.blocked = reasons;
+    st.state = 'blocked';
+    this.deps.metrics.setState(env.name, 'blocked');
+    if (changed) {
+      const keeping = st.revision.applied ? `keeps running revision ${revisionLabel(st.revision.applied)}` : 'nothing deployed yet';
+      recordDecision(st, { at: this.now().toISOString(), kind: 'block', revision, reason: `revision ${revisionLabel(revision)} blocked by the gate from ${upstream}; ${keeping}: ${reasons.join('; ')}` });
+      this.deps.log.warn({ environment: env.name, revision: revisionLabel(revision), reasons }, 'blocked: unverified images');
+    }
+    return true;
+  }
+
+  /** Tests, marker, push; on a pass, proposals for the environments that promote from this one. */
+  private async verify(env: LoadedEnvironment, revision: string, trigger: string): Promise<void> {
+    const st = this.envStatus(env.name);
+    const { log } = this.deps;
+    try {
+      const { marker, results, push } = await verifyAndMark({ env, revision, trigger, dir: this.deps.repo.dir, branch: this.deps.branch, runtime: this.deps.runtimeFor(env.environment), secrets: this.deps.secrets, log });
+      st.lastMarker = { result: marker.result, revision, at: marker.finishedAt, commit: push.commit, tests: describeResults(results) };
+      recordDecision(st, { at: this.now().toISOString(), kind: 'verify', revision, reason: `${describeResults(results)}; marker ${push.commit.slice(0, 7)} pushed (${push.attempts} attempt${push.attempts === 1 ? '' : 's'})${results.filter((r) => r.result !== 'passed').map((r) => `; ${r.name}: ${r.message}`).join('')}` });
+      if (marker.result === 'passed') {
+        for (const { env: to, result } of await promoteDownstream({ from: env, marker, all: this.allEnvironments, dir: this.deps.repo.dir, branch: this.deps.branch })) {
+          const target = this.envStatus(to);
+          const images = result.changed.map((c) => `${c.service}=${c.to}`);
+          if (result.outcome === 'proposed') target.proposals = [{ branch: result.ref, commit: result.commit ?? '', images, at: this.now().toISOString() }];
+          const reason = result.outcome === 'up-to-date' ? `${to} already runs or proposes what ${env.name} verified` : `${result.outcome} ${images.join(', ')} on ${result.ref} (verified in ${env.name} at ${revisionLabel(revision)})`;
+          recordDecision(target, { at: this.now().toISOString(), kind: 'promote', revision, reason });
+          log.info({ from: env.name, to, outcome: result.outcome, ref: result.ref, images }, 'promotion');
+        }
+      }
+      this.trigger('marker pushed', { remote: true });
+    } catch (error) {
+      this.unpushed = true;
+      const message = `verification of ${env.name} at ${revisionLabel(revision)} could not complete: ${(error as Error).message}`;
+      st.errors = [...st.errors, message];
+      recordDecision(st, { at: this.now().toISOString(), kind: 'error', revision, reason: message });
+      log.warn({ environment: env.name, err: (error as Error).message }, 'verification failed to complete');
+      this.deps.metrics.error(env.name);
     }
   }
 

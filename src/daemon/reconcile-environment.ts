@@ -67,7 +67,7 @@ export async function reconcileEnvironment(
   failed: FailedUpdate | undefined,
   deps: EnvironmentRunDeps,
   options: { signal?: AbortSignal; autoApply: boolean; trigger: string },
-): Promise<FailedUpdate | undefined> {
+): Promise<{ failed: FailedUpdate | undefined; changed: boolean; converged: boolean }> {
   const started = Date.now();
   const log = deps.log.child({ environment: env.name, revision: revisionLabel(revision) });
   const at = () => deps.now().toISOString();
@@ -88,13 +88,13 @@ export async function reconcileEnvironment(
     st.revision.applied = revision;
     deps.metrics.setState(env.name, st.state);
     deps.metrics.setRevision(env.name, revision);
-    return failed;
+    return { failed, changed: false, converged: held.length === 0 };
   }
   if (!options.autoApply) {
     st.state = 'out-of-sync';
     decide('skip', `sync.auto is off: ${changes.length} change(s) wait for \`stagecoach apply\` (${changes.map((a) => `${a.kind} ${a.service}`).join(', ')})`);
     deps.metrics.setState(env.name, st.state);
-    return failed;
+    return { failed, changed: false, converged: false };
   }
   st.state = 'progressing';
   deps.metrics.setState(env.name, st.state);
@@ -120,7 +120,9 @@ export async function reconcileEnvironment(
   deps.metrics.reconcileDuration.observe({ environment: env.name, outcome: result.outcome }, (Date.now() - started) / 1000);
   deps.metrics.setState(env.name, st.state);
   deps.metrics.setRevision(env.name, revision);
-  if (failedServices.size === 0) return undefined;
+  const converged = result.outcome === 'converged';
+  const changed = result.results.some((r) => r.outcome === 'ok');
+  if (failedServices.size === 0) return { failed: undefined, changed, converged };
   deps.metrics.error(env.name);
-  return { revision, services: failedServices };
+  return { failed: { revision, services: failedServices }, changed, converged };
 }

@@ -3,16 +3,22 @@ import type { ScheduledTask } from 'node-cron';
 import type { LoadedEnvironment } from '../manifest/types.js';
 
 /**
- * One cron task per environment that asks for it (sync.schedule: a full
- * resync). Rebuilt whenever a revision changes the schedules.
+ * One cron task per environment schedule: sync.schedule (a drift check and
+ * resync) and verify.schedule (tests and a marker). Rebuilt whenever a revision changes the schedules.
  */
 export class Schedules {
   private tasks = new Map<string, { expr: string; task: ScheduledTask }>();
 
-  constructor(private readonly onFire: (environment: string, kind: 'sync') => void) {}
+  static readonly kinds = ['sync', 'verify'] as const;
+
+  constructor(private readonly onFire: (environment: string, kind: 'sync' | 'verify') => void) {}
 
   update(environments: readonly LoadedEnvironment[]): void {
-    const wanted = new Map(environments.filter((e) => e.environment.sync.schedule).map((e) => [e.name, e.environment.sync.schedule!]));
+    const wanted = new Map<string, string>();
+    for (const e of environments) {
+      if (e.environment.sync.schedule) wanted.set(`sync:${e.name}`, e.environment.sync.schedule);
+      if (e.environment.verify.schedule) wanted.set(`verify:${e.name}`, e.environment.verify.schedule);
+    }
     for (const [name, entry] of this.tasks) {
       if (wanted.get(name) === entry.expr) continue;
       void entry.task.destroy();
@@ -20,7 +26,8 @@ export class Schedules {
     }
     for (const [name, expr] of wanted) {
       if (this.tasks.has(name)) continue;
-      const task = createTask(expr, () => this.onFire(name, 'sync'), { noOverlap: true, name: `sync-${name}` });
+      const [kind, env] = name.split(':') as ['sync' | 'verify', string];
+      const task = createTask(expr, () => this.onFire(env, kind), { noOverlap: true, name });
       void task.start();
       this.tasks.set(name, { expr, task });
     }

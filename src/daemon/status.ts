@@ -3,7 +3,7 @@ import type { ActionKind } from '../reconcile/types.js';
 export const syncStates = ['unknown', 'progressing', 'synced', 'out-of-sync', 'degraded', 'invalid', 'blocked', 'unreachable'] as const;
 export type SyncState = (typeof syncStates)[number];
 
-export const decisionKinds = ['deploy', 'rollback', 'heal', 'remove', 'recover', 'skip', 'block', 'invalid', 'error'] as const;
+export const decisionKinds = ['deploy', 'rollback', 'heal', 'remove', 'recover', 'skip', 'block', 'invalid', 'error', 'verify', 'promote'] as const;
 export type DecisionKind = (typeof decisionKinds)[number];
 
 /** One thing the daemon decided, and why: what a person reads to understand a redeploy, rollback, block or skip. */
@@ -32,6 +32,11 @@ export interface EnvironmentStatus {
   /** Problems now: invalid manifests (file:line: …), unreachable engine, failed updates. */
   errors: string[];
   blocked: string[];
+  /** The promotion gate: where images must have passed, and whether they did. */
+  gate: { from: string; state: 'open' | 'blocked' } | null;
+  lastMarker: { result: string; revision: string; at: string; commit: string; tests: string } | null;
+  /** Proposals waiting for a person to merge them. */
+  proposals: { branch: string; commit: string; images: string[]; at: string }[];
   lastReconcile: { at: string; durationMs: number; outcome: string } | null;
   /** Newest first, at most 50. */
   decisions: Decision[];
@@ -48,7 +53,7 @@ export interface DaemonStatus {
 const maxDecisions = 50;
 
 export function emptyEnvironment(name: string): EnvironmentStatus {
-  return { name, state: 'unknown', revision: { desired: null, applied: null, lastGood: null }, services: [], errors: [], blocked: [], lastReconcile: null, decisions: [] };
+  return { name, state: 'unknown', revision: { desired: null, applied: null, lastGood: null }, services: [], errors: [], blocked: [], gate: null, lastMarker: null, proposals: [], lastReconcile: null, decisions: [] };
 }
 
 export function recordDecision(env: EnvironmentStatus, decision: Decision): void {

@@ -11,6 +11,7 @@ export const schemaFiles = {
   Environment: 'environment.schema.json',
   Service: 'service.schema.json',
   Settings: 'settings.schema.json',
+  PromotionMarker: 'promotion-marker.schema.json',
 } as const;
 export type SchemaName = keyof typeof schemaFiles;
 

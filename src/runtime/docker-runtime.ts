@@ -155,6 +155,47 @@ export class DockerRuntime implements ContainerRuntime {
     return text ?? '';
   }
 
+  async waitForExit(id: string, timeoutMs: number): Promise<number | 'timeout'> {
+    const container = this.docker.getContainer(id);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const result = await Promise.race([this.containerCall('wait for', id, () => container.wait() as Promise<{ StatusCode: number }>), timeout]);
+      if (result === 'timeout') {
+        await container.kill().catch(() => undefined);
+        return 'timeout';
+      }
+      return result?.StatusCode ?? -1;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async exec(id: string, command: string[], timeoutMs: number): Promise<{ exitCode: number | 'timeout'; output: string }> {
+    const result = await this.containerCall('run a command in', id, async () => {
+      const exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const chunks: Buffer[] = [];
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([ended.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
+      clearTimeout(timer);
+      if (timedOut) {
+        stream.destroy();
+        return { exitCode: 'timeout' as const, output: demultiplex(Buffer.concat(chunks)) };
+      }
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? -1, output: demultiplex(Buffer.concat(chunks)) };
+    });
+    return result ?? { exitCode: -1, output: '' };
+  }
+
   watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void } {
     let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
     let closed = false;

@@ -118,6 +118,10 @@ export interface ContainerRuntime {
    * stopped, removed, paused, unhealthy) until closed; lets drift be healed
    * between polls. onEnd is told when the stream ends or cannot be opened.
    */
+  /** Waits for a container to exit; kills it after timeoutMs. Resolves to its exit code, or 'timeout'. */
+  waitForExit(id: string, timeoutMs: number): Promise<number | 'timeout'>;
+  /** Runs a command inside a running container; kills nothing on timeout but stops waiting. */
+  exec(id: string, command: string[], timeoutMs: number): Promise<{ exitCode: number | 'timeout'; output: string }>;
   watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void };
 }
 

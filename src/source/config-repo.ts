@@ -76,16 +76,34 @@ export class ConfigRepo {
     return line.split('\t')[0]!;
   }
 
-  /** Fetches the branch and checks it out; returns the new head. */
+  /**
+   * Fetches the branch and checks it out; returns the new head. Commits of the
+   * daemon's own that did not reach the remote yet (a marker whose push failed)
+   * are rebased onto it and pushed, never dropped.
+   */
   async fetch(): Promise<string> {
     const { branch } = this.options;
+    const remote = `refs/remotes/origin/${branch}`;
     this.counters.fetches++;
     try {
-      await this.git.fetch('origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`, ['--no-tags']);
-      await this.git.raw(['checkout', '-q', '-B', branch, `refs/remotes/origin/${branch}`]);
-      await this.git.raw(['reset', '-q', '--hard', `refs/remotes/origin/${branch}`]);
+      await this.git.fetch('origin', `+refs/heads/${branch}:${remote}`, ['--no-tags']);
     } catch (error) {
       throw gitError('fetch', this.options.url, error);
+    }
+    const ahead = Number((await this.git.raw(['rev-list', '--count', `${remote}..HEAD`]).catch(() => '0')).trim());
+    try {
+      if (ahead > 0) {
+        await this.git.rebase([remote]).catch(async (error: unknown) => {
+          await this.git.rebase(['--abort']).catch(() => undefined);
+          throw error;
+        });
+        await this.git.push('origin', `HEAD:refs/heads/${branch}`);
+      } else {
+        await this.git.raw(['checkout', '-q', '-B', branch, remote]);
+        await this.git.raw(['reset', '-q', '--hard', remote]);
+      }
+    } catch (error) {
+      throw gitError(ahead > 0 ? 'push of unpushed markers to' : 'checkout of', this.options.url, error);
     }
     return this.head();
   }

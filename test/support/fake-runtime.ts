@@ -129,6 +129,19 @@ export class FakeRuntime implements ContainerRuntime {
     return `log of ${this.get(id).name}\n`;
   }
 
+  /** Exit codes of exec'd commands by their first word; default 0. */
+  readonly execResults = new Map<string, number>();
+
+  async waitForExit(id: string): Promise<number | 'timeout'> {
+    const c = this.get(id);
+    return c.exitCode ?? 0;
+  }
+
+  async exec(id: string, command: string[]): Promise<{ exitCode: number | 'timeout'; output: string }> {
+    this.get(id);
+    return { exitCode: this.execResults.get(command[0] ?? '') ?? 0, output: `ran ${command.join(' ')}\n` };
+  }
+
   readonly watchers = new Set<(e: ContainerEvent) => void>();
 
   watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void): { close(): void } {

@@ -1,0 +1,77 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { parseImageRef } from '../manifest/image-ref.js';
+import type { LoadedEnvironment } from '../manifest/types.js';
+import { revisionLabel } from '../reconcile/format.js';
+import type { SecretSource } from '../reconcile/secrets.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import { buildMarker, markerCommitMessage, markerPath, markerYaml } from '../promotion/marker.js';
+import type { MarkerService, PromotionMarker } from '../promotion/marker.js';
+import { proposePromotion } from '../promotion/propose.js';
+import type { ProposalResult } from '../promotion/propose.js';
+import { pushWithRetry } from '../promotion/push.js';
+import type { PushOutcome } from '../promotion/push.js';
+import { gitIn } from '../source/git.js';
+import { runTests, summarize } from '../verify/run-tests.js';
+import type { TestResult } from '../verify/types.js';
+
+/** The registry digest of an image as the engine knows it (repo@sha256:…), when it came from a registry. */
+export async function imageFacts(runtime: ContainerRuntime, image: string): Promise<MarkerService> {
+  const info = await runtime.inspectImage(image).catch(() => undefined);
+  const parsed = parseImageRef(image);
+  const name = parsed.ok ? (parsed.ref.registry ? `${parsed.ref.registry}/${parsed.ref.repository}` : parsed.ref.repository) : image;
+  const digests = info?.repoDigests ?? [];
+  const match = digests.find((d) => d.split('@')[0] === name || d.split('@')[0] === `docker.io/library/${name}`) ?? digests[0];
+  return { image, digest: parsed.ok && parsed.ref.digest ? parsed.ref.digest : (match?.split('@')[1] ?? null), imageId: info?.id ?? null };
+}
+
+export async function imageDigests(runtime: ContainerRuntime, env: LoadedEnvironment): Promise<Record<string, string | null>> {
+  const facts = await Promise.all(env.services.map((s) => imageFacts(runtime, s.spec.image)));
+  return Object.fromEntries(facts.map((f) => [f.image, f.digest]));
+}
+
+export interface VerifyOutcome {
+  marker: PromotionMarker;
+  results: TestResult[];
+  push: PushOutcome;
+}
+
+/**
+ * Runs the environment's tests against what runs, writes promotions/<env>.yaml
+ * in the daemon's clone, commits it with trailers and pushes it (fetch, rebase,
+ * retry; never force). The marker changes no desired state.
+ */
+export async function verifyAndMark(input: { env: LoadedEnvironment; revision: string; trigger: string; dir: string; branch: string; runtime: ContainerRuntime; secrets: SecretSource; log: Logger }): Promise<VerifyOutcome> {
+  const { env, runtime } = input;
+  const startedAt = new Date();
+  const results = await runTests(env, { runtime, secrets: input.secrets, onResult: (r) => input.log.info({ environment: env.name, test: r.name, result: r.result, message: r.message }, `test ${r.result}`) });
+  const facts = await Promise.all(env.services.map(async (s) => [s.name, await imageFacts(runtime, s.spec.image)] as const));
+  const marker = buildMarker({ environment: env.name, revision: input.revision, startedAt, finishedAt: new Date(), trigger: input.trigger, services: Object.fromEntries(facts), tests: results });
+  const file = path.join(input.dir, markerPath(env.name));
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, markerYaml(marker));
+  const git = gitIn(input.dir);
+  await git.add(markerPath(env.name));
+  await git.commit(markerCommitMessage(marker));
+  const push = await pushWithRetry(git, { branch: input.branch });
+  return { marker, results, push };
+}
+
+export function describeResults(results: readonly TestResult[]): string {
+  const s = summarize(results);
+  return `${s.result} ${s.passed}/${s.total} tests`;
+}
+
+/** After a passing marker: propose (or commit) the verified images for every environment that promotes from this one. */
+export async function promoteDownstream(input: { from: LoadedEnvironment; marker: PromotionMarker; all: readonly LoadedEnvironment[]; dir: string; branch: string }): Promise<{ env: string; result: ProposalResult }[]> {
+  const out: { env: string; result: ProposalResult }[] = [];
+  for (const to of input.all) {
+    const { from: upstream, auto } = to.environment.promotion;
+    if (upstream !== input.from.name || auto === 'off') continue;
+    const images = Object.fromEntries(to.services.filter((s) => input.marker.services[s.name]).map((s) => [s.name, input.marker.services[s.name]!.image]));
+    const result = await proposePromotion({ dir: input.dir, branch: input.branch, from: input.from.name, to: to.name, images, verifiedAt: input.marker.revision, mode: auto, by: `stagecoach after ${input.from.name} passed at ${revisionLabel(input.marker.revision)}` });
+    out.push({ env: to.name, result });
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+import type { SimpleGit } from 'simple-git';
+import { gitIn } from '../source/git.js';
+import { parseTrailers } from './marker.js';
+import type { MarkerTrailers } from './marker.js';
+
+export interface MarkerRef extends MarkerTrailers {
+  commit: string;
+  at: string;
+  author: string;
+}
+
+interface EnvIndex {
+  latest?: MarkerRef;
+  passingByImage: Map<string, MarkerRef>;
+  passingByDigest: Map<string, MarkerRef>;
+}
+
+const format = '%H%x1f%cI%x1f%an%x1f%(trailers:only,unfold)%x1e';
+
+/**
+ * Every marker commit of the config repo, indexed by environment, image and
+ * digest. Built once from `git log -- promotions/`, then extended with only
+ * the commits since the last refresh, so a gate check does not rescan
+ * history as it grows.
+ */
+export class MarkerIndex {
+  private last: string | null = null;
+  private envs = new Map<string, EnvIndex>();
+  private readonly git: SimpleGit;
+
+  constructor(dir: string) {
+    this.git = gitIn(dir);
+  }
+
+  /** Reads marker commits since the last refresh (all of them the first time, or after history was rewritten). Returns how many were read. */
+  async refresh(): Promise<number> {
+    const head = (await this.git.revparse(['HEAD'])).trim();
+    if (head === this.last) return 0;
+    if (this.last && !(await this.git.raw(['merge-base', '--is-ancestor', this.last, head]).then(() => true, () => false))) {
+      this.last = null;
+      this.envs = new Map();
+    }
+    const range = this.last ? `${this.last}..${head}` : head;
+    const out = await this.git.raw(['log', '--reverse', `--format=${format}`, range, '--', 'promotions/']);
+    let count = 0;
+    for (const record of out.split('\x1e')) {
+      const [commit, at, author, trailers] = record.replace(/^\n/, '').split('\x1f');
+      if (!commit || trailers === undefined) continue;
+      const parsed = parseTrailers(trailers);
+      if (!parsed) continue;
+      this.add({ ...parsed, commit, at: at ?? '', author: author ?? '' });
+      count++;
+    }
+    this.last = head;
+    return count;
+  }
+
+  private add(ref: MarkerRef): void {
+    let env = this.envs.get(ref.environment);
+    if (!env) {
+      env = { passingByImage: new Map(), passingByDigest: new Map() };
+      this.envs.set(ref.environment, env);
+    }
+    env.latest = ref;
+    if (ref.result !== 'passed') return;
+    for (const image of ref.images) {
+      env.passingByImage.set(image.image, ref);
+      if (image.digest) env.passingByDigest.set(image.digest, ref);
+    }
+  }
+
+  latest(environment: string): MarkerRef | undefined {
+    return this.envs.get(environment)?.latest;
+  }
+
+  /** The newest passing marker of `environment` that ran this image (by digest when known, else by exact reference). */
+  passing(environment: string, image: string, digest: string | null): MarkerRef | undefined {
+    const env = this.envs.get(environment);
+    if (!env) return undefined;
+    return (digest ? env.passingByDigest.get(digest) : undefined) ?? env.passingByImage.get(image);
+  }
+}

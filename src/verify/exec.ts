@@ -1,0 +1,15 @@
+import type { ExecTest, LoadedEnvironment } from '../manifest/types.js';
+import { labels } from '../runtime/labels.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import type { Attempt } from './types.js';
+
+/** Runs a command inside the service's running container (its first replica): exit 0 passes. */
+export async function execAttempt(runtime: ContainerRuntime, env: LoadedEnvironment, test: ExecTest, timeoutMs: number): Promise<Attempt> {
+  const containers = await runtime.listContainers({ [labels.managed]: 'true', [labels.environment]: env.name, [labels.service]: test.service });
+  const target = containers.filter((c) => c.state === 'running' && !/\.(next|prev)$/.test(c.name)).sort((a, b) => a.name.localeCompare(b.name))[0];
+  if (!target) return { result: 'failed', message: `no running container of service ${test.service} to run ${JSON.stringify(test.command.join(' '))} in` };
+  const { exitCode, output } = await runtime.exec(target.id, test.command, timeoutMs);
+  const command = test.command.join(' ');
+  if (exitCode === 'timeout') return { result: 'failed', message: `"${command}" in ${target.name} did not finish within ${timeoutMs}ms`, output };
+  return exitCode === 0 ? { result: 'passed', message: `"${command}" in ${target.name} exited 0`, output } : { result: 'failed', message: `"${command}" in ${target.name} exited with code ${exitCode}`, output };
+}

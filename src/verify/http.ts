@@ -1,0 +1,50 @@
+import { stableStringify } from '../manifest/hash.js';
+import type { HttpTest } from '../manifest/types.js';
+import { readJsonPath } from './json-path.js';
+import type { Attempt } from './types.js';
+
+function explainFetchError(error: unknown, url: string, timeoutMs: number): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer from ${url} within ${timeoutMs}ms`;
+  const code = e.cause?.code;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    const host = new URL(url).hostname;
+    return `cannot resolve ${host} (${code}): a service name only resolves when the daemon shares the environment's network; use a published port otherwise`;
+  }
+  return `cannot reach ${url}: ${code ?? e.cause?.message ?? e.message}`;
+}
+
+/** One HTTP request and the checks on its answer. */
+export async function httpAttempt(test: HttpTest, timeoutMs: number): Promise<Attempt> {
+  let res: Response;
+  let body: string;
+  try {
+    res = await fetch(test.url, { method: test.method, headers: test.headers, body: test.body ?? undefined, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    body = await res.text();
+  } catch (error) {
+    return { result: 'failed', message: explainFetchError(error, test.url, timeoutMs) };
+  }
+  const from = `from ${test.method} ${test.url}`;
+  const { expect } = test;
+  if (res.status !== expect.status) return { result: 'failed', message: `expected ${expect.status}, got ${res.status} ${from}`, output: body.slice(0, 500) };
+  if (expect.body !== null && !body.includes(expect.body)) {
+    return { result: 'failed', message: `expected the body to contain ${JSON.stringify(expect.body)} ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
+  }
+  if (expect.bodyRegex !== null && !new RegExp(expect.bodyRegex).test(body)) {
+    return { result: 'failed', message: `expected the body to match /${expect.bodyRegex}/ ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
+  }
+  const paths = Object.entries(expect.json);
+  if (paths.length > 0) {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return { result: 'failed', message: `expected a JSON body ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
+    }
+    for (const [path, want] of paths) {
+      const got = readJsonPath(json, path);
+      if (stableStringify(got) !== stableStringify(want)) return { result: 'failed', message: `expected ${path} = ${stableStringify(want)}, got ${got === undefined ? 'nothing' : stableStringify(got)} ${from}` };
+    }
+  }
+  return { result: 'passed', message: `${res.status} ${from}` };
+}
