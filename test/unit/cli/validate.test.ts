@@ -81,7 +81,7 @@ describe('stagecoach validate', () => {
     [['validate', '--repo', '.'], /has no environments\/ folder; is --repo pointing at a config repo\?/],
     [['validate', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-    [['history', '--env', 'testing'], /stagecoach history: not yet available/],
+    [['history', '--env', 'testing'], /is not a git repository; --repo must be a clone of the config repo/],
     [['plan'], /required option '--env <name>' not specified/],
   ])('exits 2 for %j', async (argv, message) => {
     const { io, err } = captureIo(dir);
