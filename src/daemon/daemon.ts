@@ -335,6 +335,7 @@ export class Daemon {
     try {
       const { marker, results, push } = await verifyAndMark({ env, revision, trigger, dir: this.deps.repo.dir, branch: this.deps.branch, runtime: this.deps.runtimeFor(env.environment), secrets: this.deps.secrets, log });
       st.lastMarker = { result: marker.result, revision, at: marker.finishedAt, commit: push.commit, tests: describeResults(results) };
+      log.info({ environment: env.name, commit: push.commit, attempts: push.attempts, pushMs: push.durationMs, result: marker.result }, 'marker pushed');
       recordDecision(st, { at: this.now().toISOString(), kind: 'verify', revision, reason: `${describeResults(results)}; marker ${push.commit.slice(0, 7)} pushed (${push.attempts} attempt${push.attempts === 1 ? '' : 's'})${results.filter((r) => r.result !== 'passed').map((r) => `; ${r.name}: ${r.message}`).join('')}` });
       if (marker.result === 'passed') {
         for (const { env: to, result } of await promoteDownstream({ from: env, marker, all: this.allEnvironments, dir: this.deps.repo.dir, branch: this.deps.branch })) {
