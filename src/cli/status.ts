@@ -9,7 +9,8 @@ export function formatStatus(status: DaemonStatus): string {
     lines.push(`${e.name}: ${e.state}  desired ${e.revision.desired?.slice(0, 7) ?? '-'}  applied ${e.revision.applied?.slice(0, 7) ?? '-'}  last good ${e.revision.lastGood?.slice(0, 7) ?? '-'}`);
     for (const s of e.services) {
       const last = s.lastAction ? `  last: ${s.lastAction.kind} ${s.lastAction.outcome} — ${s.lastAction.message}` : '';
-      lines.push(`  ${s.name.padEnd(16)} ${s.image}  ${s.state}${s.health !== 'none' ? ` (${s.health})` : ''}${last}`);
+      const image = s.image === s.desiredImage ? s.image : `${s.image ?? 'nothing'} (wants ${s.desiredImage})`;
+      lines.push(`  ${s.name.padEnd(16)} ${image}  ${s.state}${s.health !== 'none' ? ` (${s.health})` : ''}${last}`);
     }
     if (e.gate) lines.push(`  gate: ${e.gate.state} (images must have passed in ${e.gate.from})`);
     if (e.lastMarker) lines.push(`  last marker: ${e.lastMarker.tests} at ${e.lastMarker.revision.slice(0, 7)} (${e.lastMarker.at}, commit ${e.lastMarker.commit.slice(0, 7)})`);

@@ -51,7 +51,7 @@ function describeServices(env: LoadedEnvironment, actual: ActualState, st: Envir
   const previous = new Map(st.services.map((s) => [s.name, s.lastAction]));
   st.services = env.services.map((s) => {
     const c = actual.containers.find((x) => x.service === s.name && x.slot === 'current');
-    return { name: s.name, image: s.spec.image, state: c?.state ?? 'missing', health: c?.health ?? 'none', lastAction: previous.get(s.name) ?? null };
+    return { name: s.name, image: c ? c.image : null, desiredImage: s.spec.image, state: c?.state ?? 'missing', health: c?.health ?? 'none', lastAction: previous.get(s.name) ?? null };
   });
 }
 

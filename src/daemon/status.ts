@@ -17,7 +17,10 @@ export interface Decision {
 
 export interface ServiceStatus {
   name: string;
-  image: string;
+  /** The image that runs (as last observed); null when nothing runs. */
+  image: string | null;
+  /** The image the applied manifests ask for. */
+  desiredImage: string;
   /** running, exited, missing, … as last observed */
   state: string;
   health: string;

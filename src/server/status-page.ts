@@ -6,7 +6,7 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 export function statusPage(status: DaemonStatus): string {
   const envs = status.environments
     .map((e) => {
-      const services = e.services.map((s) => `<tr><td>${escape(s.name)}</td><td><code>${escape(s.image)}</code></td><td>${escape(s.state)}${s.health !== 'none' ? ` (${escape(s.health)})` : ''}</td><td>${escape(s.lastAction ? `${s.lastAction.kind} ${s.lastAction.outcome}: ${s.lastAction.message}` : '')}</td></tr>`).join('');
+      const services = e.services.map((s) => `<tr><td>${escape(s.name)}</td><td><code>${escape(s.image ?? '-')}</code>${s.image !== s.desiredImage ? ` → <code>${escape(s.desiredImage)}</code>` : ''}</td><td>${escape(s.state)}${s.health !== 'none' ? ` (${escape(s.health)})` : ''}</td><td>${escape(s.lastAction ? `${s.lastAction.kind} ${s.lastAction.outcome}: ${s.lastAction.message}` : '')}</td></tr>`).join('');
       const errors = e.errors.map((x) => `<li><code>${escape(x)}</code></li>`).join('');
       const decisions = e.decisions.slice(0, 10).map((d) => `<li>${escape(d.at)} <b>${escape(d.kind)}</b> ${escape(d.reason)}</li>`).join('');
       return `<section><h2>${escape(e.name)} <small class="${escape(e.state)}">${escape(e.state)}</small></h2>

@@ -94,12 +94,19 @@ export class UserClone {
     await writeFile(path.join(this.dir, file), text);
   }
 
-  /** Commits everything and pushes; returns the new commit. */
+  /** Commits everything and pushes, pulling again when the daemon's markers got there first (as a person would); returns the new commit. */
   async push(message: string): Promise<string> {
     await git(this.dir, 'add', '-A');
     await git(this.dir, 'commit', '-q', '-m', message);
-    await git(this.dir, 'pull', '-q', '--rebase');
-    await git(this.dir, 'push', '-q', 'origin', 'HEAD:main');
+    for (let attempt = 1; ; attempt++) {
+      await git(this.dir, 'pull', '-q', '--rebase');
+      try {
+        await git(this.dir, 'push', '-q', 'origin', 'HEAD:main');
+        break;
+      } catch (error) {
+        if (attempt >= 10) throw error;
+      }
+    }
     return git(this.dir, 'rev-parse', 'HEAD');
   }
 
