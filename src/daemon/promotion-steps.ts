@@ -54,7 +54,8 @@ export async function verifyAndMark(input: { env: LoadedEnvironment; revision: s
   const git = gitIn(input.dir);
   await git.add(markerPath(env.name));
   await git.commit(markerCommitMessage(marker));
-  const push = await pushWithRetry(git, { branch: input.branch });
+  // The marker file is written whole by this daemon: if another writer touched it meanwhile, ours is the newer verification.
+  const push = await pushWithRetry(git, { branch: input.branch, keepOursOnConflict: true });
   return { marker, results, push };
 }
 

@@ -12,6 +12,8 @@ export interface MarkerRef extends MarkerTrailers {
 interface EnvIndex {
   latest?: MarkerRef;
   passingByImage: Map<string, MarkerRef>;
+  /** Images whose passing marker recorded no digest: the only ones a known digest may fall back to by reference. */
+  passingByImageWithoutDigest: Map<string, MarkerRef>;
   passingByDigest: Map<string, MarkerRef>;
 }
 
@@ -36,7 +38,8 @@ export class MarkerIndex {
   async refresh(): Promise<number> {
     const head = (await this.git.revparse(['HEAD'])).trim();
     if (head === this.last) return 0;
-    if (this.last && !(await this.git.raw(['merge-base', '--is-ancestor', this.last, head]).then(() => true, () => false))) {
+    // Not `merge-base --is-ancestor`: simple-git resolves on its silent exit 1, so a rewrite would go unnoticed.
+    if (this.last && (await this.git.raw(['merge-base', this.last, head]).catch(() => '')).trim() !== this.last) {
       this.last = null;
       this.envs = new Map();
     }
@@ -58,7 +61,7 @@ export class MarkerIndex {
   private add(ref: MarkerRef): void {
     let env = this.envs.get(ref.environment);
     if (!env) {
-      env = { passingByImage: new Map(), passingByDigest: new Map() };
+      env = { passingByImage: new Map(), passingByImageWithoutDigest: new Map(), passingByDigest: new Map() };
       this.envs.set(ref.environment, env);
     }
     env.latest = ref;
@@ -66,6 +69,7 @@ export class MarkerIndex {
     for (const image of ref.images) {
       env.passingByImage.set(image.image, ref);
       if (image.digest) env.passingByDigest.set(image.digest, ref);
+      else env.passingByImageWithoutDigest.set(image.image, ref);
     }
   }
 
@@ -77,6 +81,7 @@ export class MarkerIndex {
   passing(environment: string, image: string, digest: string | null): MarkerRef | undefined {
     const env = this.envs.get(environment);
     if (!env) return undefined;
-    return (digest ? env.passingByDigest.get(digest) : undefined) ?? env.passingByImage.get(image);
+    if (!digest) return env.passingByImage.get(image);
+    return env.passingByDigest.get(digest) ?? env.passingByImageWithoutDigest.get(image);
   }
 }

@@ -66,7 +66,10 @@ export async function proposePromotion(req: ProposalRequest): Promise<ProposalRe
     await wt.commit(message);
     const commit = (await wt.revparse(['HEAD'])).trim();
     if (!hasOrigin) {
-      await git.raw(['branch', '-f', target, commit]);
+      // The checked-out branch cannot be force-moved; fast-forward it (the checkout follows, local edits are kept or the merge refuses).
+      const checkedOut = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
+      if (checkedOut === target) await git.merge(['--ff-only', commit]);
+      else await git.raw(['branch', '-f', target, commit]);
       return { outcome: req.mode === 'branch' ? 'proposed' : 'committed', ref: target, commit, changed };
     }
     if (req.mode === 'commit') {

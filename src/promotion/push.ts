@@ -15,6 +15,12 @@ export interface PushOptions {
   backoffMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * On a rebase conflict, keep this side's version of the conflicting lines.
+   * Only for files written whole by their single owner (a marker file), never
+   * for manifests people edit.
+   */
+  keepOursOnConflict?: boolean;
 }
 
 /**
@@ -40,14 +46,16 @@ export async function pushWithRetry(git: SimpleGit, options: PushOptions): Promi
       const message = error instanceof Error ? error.message : String(error);
       if (!/rejected|non-fast-forward|fetch first|failed to push|cannot lock ref|incorrect old value/i.test(message)) throw gitError('push', `origin ${branch}`, error);
     }
+    if (attempt === max) break;
+    // Wait first, then fetch and rebase right before pushing again: the window in which others can move the branch stays short.
+    await sleep(base * 2 ** Math.min(attempt - 1, 6) * (0.5 + random()));
     try {
       await git.fetch('origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`);
-      await git.rebase([`refs/remotes/origin/${branch}`]);
+      await git.rebase([...(options.keepOursOnConflict ? ['-X', 'theirs'] : []), `refs/remotes/origin/${branch}`]);
     } catch (error) {
       await git.rebase(['--abort']).catch(() => undefined);
       throw gitError('rebase', `onto origin/${branch}`, error);
     }
-    await sleep(base * 2 ** Math.min(attempt - 1, 6) * (0.5 + random()));
   }
   throw new GitError(`git push to origin ${branch} still rejected after ${max} attempts (others keep pushing): ${last instanceof Error ? last.message : String(last)}`, { cause: last, transient: true });
 }

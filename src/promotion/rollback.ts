@@ -33,12 +33,13 @@ export async function rollbackEnvironment(req: RollbackRequest): Promise<Rollbac
   if (!status.isClean()) throw new UsageError(`${folder} has uncommitted changes in ${req.dir}; commit or stash them first`);
   await git.raw(['rm', '-r', '-q', '--ignore-unmatch', '--', folder]);
   await git.raw(['checkout', rev, '--', folder]);
-  const staged = (await git.raw(['diff', '--cached', '--name-only'])).trim();
+  const staged = (await git.raw(['diff', '--cached', '--name-only', '--', folder])).trim();
   if (!staged) return { outcome: 'unchanged', pushed: false, message: `${folder} already matches ${rev.slice(0, 7)}` };
   const who = (await git.raw(['var', 'GIT_AUTHOR_IDENT']).catch(() => 'unknown')).replace(/\s+\d+ [+-]\d{4}\s*$/, '').trim();
   const subjectOfTarget = (await git.raw(['log', '-1', '--format=%s', rev])).trim();
   const message = `rollback ${req.env} to ${rev.slice(0, 7)}: ${req.reason}\n\nRestores ${folder}/ as it was at ${rev.slice(0, 7)} ("${subjectOfTarget}").\nRequested by ${who}: ${req.reason}\n\nStagecoach-Rollback-Environment: ${req.env}\nStagecoach-Rollback-To: ${rev}\n`;
-  await git.commit(message);
+  // Only the folder: a change someone staged elsewhere stays staged, out of the rollback.
+  await git.commit(message, [folder]);
   const commit = (await git.revparse(['HEAD'])).trim();
   const hasOrigin = (await git.getRemotes()).some((r) => r.name === 'origin');
   if (!hasOrigin) return { outcome: 'committed', commit, pushed: false, message: `committed ${commit.slice(0, 7)} (no origin remote to push to)` };

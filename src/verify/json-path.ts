@@ -8,7 +8,8 @@ export function readJsonPath(value: unknown, path: string): unknown {
   let current: unknown = value;
   for (const segment of segments) {
     if (current === null || typeof current !== 'object') return undefined;
-    current = Array.isArray(current) && /^\d+$/.test(segment) ? current[Number(segment)] : (current as Record<string, unknown>)[segment];
+    if (!Object.hasOwn(current, segment)) return undefined;
+    current = Array.isArray(current) ? current[Number(segment)] : (current as Record<string, unknown>)[segment];
   }
   return current;
 }
