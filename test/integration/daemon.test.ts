@@ -91,7 +91,9 @@ describe('the daemon follows a git remote', () => {
 
   it('keeps running and serving status while the remote is down, and catches up when it returns', async () => {
     const { env, daemon } = await setup();
-    await daemon.waitFor(env, (e) => e.state === 'synced', 'the first revision to deploy');
+    const first = await daemon.waitFor(env, (e) => e.state === 'synced' && e.lastMarker !== null, 'the first revision to deploy and be marked');
+    // Take the server down only once the daemon's own marker has landed, so the commit below is the newest.
+    await waitFor(async () => ((await daemon.status()).remote.head === first.lastMarker?.commit ? true : undefined), { timeoutMs: 10_000, intervalMs: 100, what: 'the marker to reach the remote' });
     await server.down();
     await waitFor(async () => ((await daemon.status()).remote.error ? true : undefined), { timeoutMs: 20_000, intervalMs: 200, what: 'the remote error to show in status' });
     const whileDown = await daemon.status();
