@@ -14,6 +14,7 @@ import type { Metrics } from './metrics.js';
 import type { FailedUpdate } from './reconcile-environment.js';
 import { reconcileEnvironment } from './reconcile-environment.js';
 import { Schedules } from './schedules.js';
+import { gitIn } from '../source/git.js';
 import { MarkerIndex } from '../promotion/marker-index.js';
 import { gateReasons } from '../promotion/gate.js';
 import { describeResults, imageDigests, promoteDownstream, verifyAndMark } from './promotion-steps.js';
@@ -69,6 +70,7 @@ export class Daemon {
     kind === 'sync' ? this.trigger('schedule (sync.schedule)', { heal: [env], remote: false }) : this.trigger('schedule (verify.schedule)', { verify: [env], remote: false }),
   );
   private index: MarkerIndex | null = null;
+  private proposalsRead = false;
   /** A marker was committed but its push failed: the next successful fetch rebases and pushes it. */
   private unpushed = false;
   /** Every environment of the current revision (also those another daemon manages): promotion targets. */
@@ -136,6 +138,8 @@ export class Daemon {
     while (this.pending && !this.stopping) {
       const work = this.pending;
       this.pending = null;
+      // Polls keep coming during a long rollout, so a newer revision can supersede it.
+      this.schedule();
       await this.cycle(work).catch((error: unknown) => this.deps.log.error({ err: error }, 'cycle failed unexpectedly'));
       this.deps.onCycle?.(this.status);
     }
@@ -251,6 +255,7 @@ export class Daemon {
       await this.runEnvironment(load.loaded, revision, reason);
     }
     this.schedules.update([...this.lastGood.values()]);
+    await this.describePromotions(result.environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
   }
 
   private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string): Promise<void> {
@@ -287,6 +292,35 @@ export class Daemon {
   private markerIndex(): MarkerIndex {
     this.index ??= new MarkerIndex(this.deps.repo.dir);
     return this.index;
+  }
+
+  /**
+   * What git says about each environment's promotions, so status survives a
+   * restart: the latest marker from the index, and proposal branches not yet
+   * merged (dropped from status once the environment runs the proposed images).
+   */
+  private async describePromotions(names: readonly string[]): Promise<void> {
+    const index = this.markerIndex();
+    await index.refresh();
+    if (!this.proposalsRead) {
+      this.proposalsRead = true;
+      const refs = await gitIn(this.deps.repo.dir).listRemote(['origin', 'refs/heads/stagecoach/promote/*']).catch(() => '');
+      for (const line of refs.split('\n').filter(Boolean)) {
+        const [commit = '', ref = ''] = line.split('\t');
+        const env = ref.replace('refs/heads/stagecoach/promote/', '');
+        const st = this.environment(env);
+        if (st && st.proposals.length === 0) st.proposals = [{ branch: ref.replace('refs/heads/', ''), commit, images: [], at: '' }];
+      }
+    }
+    for (const name of names) {
+      const st = this.envStatus(name);
+      const latest = index.latest(name);
+      if (latest && (!st.lastMarker || st.lastMarker.commit !== latest.commit)) {
+        st.lastMarker = { result: latest.result, revision: latest.revision, at: latest.at, commit: latest.commit, tests: st.lastMarker?.commit === latest.commit ? st.lastMarker.tests : latest.result };
+      }
+      const running = new Set(st.services.map((s) => `${s.name}=${s.image}`));
+      st.proposals = st.proposals.filter((p) => p.images.length === 0 || !p.images.every((i) => running.has(i)));
+    }
   }
 
   /** True when this environment's latest marker does not describe the images it runs (first start, or a marker that never landed). */

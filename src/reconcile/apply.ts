@@ -93,7 +93,7 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
   const results: ActionResult[] = [];
   const failedServices = new Set<string>();
   const dependsOn = new Map(options.environment.services.map((s) => [s.name, Object.keys(s.dependsOn)]));
-  const limit = pLimit(options.concurrency ?? 4);
+  const limit = pLimit(options.concurrency ?? 8);
   try {
     await prepare(ctx, changes);
   } catch (error) {
