@@ -17,7 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ServiceShape } from './reconcile.js';
 import {
-  BENCH_LABEL, cleanupAll, ComposeProject, composeLabel, docker, expectConverged, expectExit, killRunning, median, progress, projectRoot, Registry,
+  BENCH_LABEL, cleanupAll, leftovers, ComposeProject, composeLabel, docker, expectConverged, expectExit, killRunning, median, progress, projectRoot, Registry,
   removeComposeProject, removeStagecoachEnv, requireEngine, sleep, StagecoachEnv, stagecoachBin, stagecoachLabel, timed, waitFor,
 } from './reconcile.js';
 
@@ -118,6 +118,9 @@ async function small(healthcheck: boolean): Promise<void> {
   const replace = row('replace', `replace ${SMALL} services (env change), ${tag}`, 'docker-compose up -d');
   const untilReplace = healthcheck ? row('replace', `replace ${SMALL} services (env change), ${tag}`, 'up -d, then until all healthy') : undefined;
   const until = untilCreate && untilReplace ? { create: untilCreate, replace: untilReplace } : undefined;
+  // The stagecoach side of the "until healthy" rows is apply itself: it returns once all are healthy.
+  if (untilCreate) untilCreate.stagecoach = create.stagecoach;
+  if (untilReplace) untilReplace.stagecoach = replace.stagecoach;
   for (let rep = 1; rep <= REPS; rep++) {
     progress(`${SMALL} services ${tag}: repetition ${rep}/${REPS}`);
     // Alternate who goes first, so neither always gets the warmer engine.
@@ -128,9 +131,6 @@ async function small(healthcheck: boolean): Promise<void> {
       await sleep(500); // let the engine finish unmounting what was removed
     }
   }
-  // The stagecoach side of the "until healthy" rows is apply itself: it returns once all are healthy.
-  if (untilCreate) untilCreate.stagecoach = create.stagecoach;
-  if (untilReplace) untilReplace.stagecoach = replace.stagecoach;
 }
 
 // ---------------------------------------------------------------- scenario 3: no change at scale
@@ -142,6 +142,9 @@ async function scale(): Promise<void> {
   const psRow = row('bound', `no-change \`plan\` at ${SCALE} services`, `\`docker ps -a --filter label=…\` (${SCALE} rows)`);
   const validateRow = row('bound', `no-change \`plan\` at ${SCALE} services`, `\`stagecoach validate\` (${SCALE} manifests)`);
   const apiRow = row('bound', `no-change \`plan\` at ${SCALE} services`, 'one list call over the API, in-process');
+  // Same samples (shared arrays): the bounds compare against plan, and compose's no-change up -d serves both rows.
+  psRow.stagecoach = validateRow.stagecoach = apiRow.stagecoach = planRow.stagecoach;
+  applyRow.peerMs = planRow.peerMs;
 
   const sc = await StagecoachEnv.create(registry, `bench-${runId}-scale`);
   const label = stagecoachLabel(sc.env);
@@ -174,29 +177,30 @@ async function scale(): Promise<void> {
       apiRow.peerMs.push(performance.now() - began);
       progress(`  #${rep}: plan ${secs(plan.ms)}, apply (no change) ${secs(apply.ms)}, docker ps ${secs(ps.ms)}, validate ${secs(validate.ms)}`);
     }
-    psRow.stagecoach = planRow.stagecoach;
-    validateRow.stagecoach = planRow.stagecoach;
-    apiRow.stagecoach = planRow.stagecoach;
   } finally {
     progress(`removing stagecoach's ${SCALE} containers`);
     await removeStagecoachEnv(sc.env);
   }
   await sleep(1000);
 
+  // docker-compose v1 deadlocks when a project has more services than
+  // COMPOSE_PARALLEL_LIMIT (default 64): the per-service and per-container
+  // tasks share one semaphore, and the outer ones hold every slot. At 100
+  // services it stalled after ~20 containers. Above the service count it works.
+  const composeEnv = { COMPOSE_PARALLEL_LIMIT: String(Math.max(64, 2 * SCALE)) };
   const cp = await ComposeProject.create(registry, `bench${runId}scale`);
   try {
     await cp.write(shape(SCALE, 'sleep', false, 'a'));
-    progress(`docker-compose up -d: creating ${SCALE} services`);
-    const up = await cp.up();
+    progress(`docker-compose up -d: creating ${SCALE} services (COMPOSE_PARALLEL_LIMIT=${composeEnv.COMPOSE_PARALLEL_LIMIT})`);
+    const up = await cp.up(composeEnv);
     await expectConverged(`compose create ${SCALE}`, composeLabel(cp.project), SCALE, false);
     createRow.peerMs.push(up.ms);
     progress(`  created in ${secs(up.ms)}`);
     for (let rep = 1; rep <= REPS; rep++) {
-      const again = await cp.up();
+      const again = await cp.up(composeEnv);
       planRow.peerMs.push(again.ms);
       progress(`  #${rep}: up -d (no change) ${secs(again.ms)}`);
     }
-    applyRow.peerMs = planRow.peerMs;
   } finally {
     progress(`removing compose's ${SCALE} containers`);
     await removeComposeProject(cp.project);
@@ -248,6 +252,9 @@ function summary(meta: Record<string, string>): string {
     out.push(table(header, bounds.map((r) => [r.scenario, cell(r.stagecoach), r.peer, cell(r.peerMs), ratio(r)])));
   }
   if (failures.length > 0) out.push('', 'FAILED:', ...failures.map((f) => `  ${f.split('\n').join('\n    ')}`));
+  if (leftovers.size > 0) {
+    out.push('', 'WARNING: the engine refused to remove these networks (no container is attached; a dockerd restart clears them):', ...[...leftovers].map((l) => `  ${l}`));
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -313,7 +320,7 @@ async function main(): Promise<number> {
   const resultsDir = path.join(projectRoot, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `reconcile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify({ meta, reps: REPS, scale: SCALE, rows, failures }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ meta, reps: REPS, scale: SCALE, rows, failures, leftovers: [...leftovers] }, null, 2)}\n`);
   progress(`raw samples: ${path.relative(projectRoot, file)}`);
   return failures.length === 0 ? 0 : 1;
 }
