@@ -15,6 +15,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { runGateBench } from './gate.js';
+import { runPushBench } from './push-contention.js';
 import type { ServiceShape } from './reconcile.js';
 import {
   BENCH_LABEL, cleanupAll, leftovers, ComposeProject, composeLabel, docker, expectConverged, expectExit, killRunning, median, progress, projectRoot, Registry,
@@ -24,7 +26,7 @@ import {
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3);
 const SCALE = Math.max(1, Number(process.env.BENCH_SCALE ?? 200) || 200);
 const SMALL = 20;
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'create,replace,scale').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'create,replace,scale,gate,push').split(',').map((s) => s.trim()));
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
 const runId = Date.now().toString(36).slice(-6);
@@ -317,6 +319,13 @@ async function main(): Promise<number> {
   }
 
   process.stdout.write(summary(meta));
+  // The promotion benchmarks need git only, no engine.
+  if (ONLY.has('gate')) process.stdout.write(`\n${(await runGateBench({ reps: REPS })).table}\n`);
+  if (ONLY.has('push')) {
+    const push = await runPushBench({ clones: [2, 4, 8], markers: 5 });
+    process.stdout.write(`\n${push.table}\n`);
+    if (!push.ok) failures.push('push contention: a marker is missing or duplicated on the remote');
+  }
   const resultsDir = path.join(projectRoot, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `reconcile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
