@@ -381,7 +381,16 @@ export class Daemon {
           log.info({ from: env.name, to, outcome: result.outcome, ref: result.ref, images }, 'promotion');
         }
       }
-      this.trigger('marker pushed', { remote: true });
+      if (push.attempts === 1) {
+        // The push went straight on top of what this daemon had reconciled: nothing new to fetch.
+        this.revision = push.commit;
+        this.status.remote = { ...this.status.remote, head: push.commit, checkedAt: this.now().toISOString() };
+        // A new marker can only matter to an environment the gate holds back.
+        if (this.status.environments.some((e) => e.state === 'blocked')) this.trigger('marker pushed: re-checking gates', { full: true, remote: false });
+      } else {
+        // The push was rebased onto commits of others: the next cycle fetches and reconciles them.
+        this.trigger('marker pushed after a rebase', { remote: true });
+      }
     } catch (error) {
       this.unpushed = true;
       const message = `verification of ${env.name} at ${revisionLabel(revision)} could not complete: ${(error as Error).message}`;

@@ -6,7 +6,8 @@ import type { SyncState } from './status.js';
 export function createMetrics() {
   const registry = new Registry();
   const shownRevision = new Map<string, string>();
-  collectDefaultMetrics({ register: registry, prefix: 'stagecoach_process_' });
+  // Event-loop lag sampled every 500 ms rather than 10 ms: an idle daemon should not wake 100 times a second for its own metrics.
+  collectDefaultMetrics({ register: registry, prefix: 'stagecoach_process_', eventLoopMonitoringPrecision: 500 });
   const metrics = {
     registry,
     reconcileDuration: new Histogram({

@@ -77,9 +77,11 @@ describe('the daemon follows a git remote', () => {
     const bad = await user.push('web: broken replicas');
     const st = await daemon.waitFor(env, (e) => e.revision.desired === bad && e.state === 'invalid', 'the invalid revision to be reported');
     expect(st.errors).toEqual([`environments/${env}/web.yaml:14:13: /deploy/replicas must be >= 0 (got -1)`]);
-    const parent = await git(user.dir, 'rev-parse', `${bad}^`);
-    expect(st.revision).toMatchObject({ applied: parent, lastGood: parent });
-    expect(good).toMatch(/^[0-9a-f]{40}$/);
+    // Last good is the newest revision before the bad one (the daemon's own marker commit may sit in between).
+    expect(st.revision.lastGood).toBe(st.revision.applied);
+    expect(st.revision.applied).not.toBe(bad);
+    await git(user.dir, 'merge-base', '--is-ancestor', good!, st.revision.applied!);
+    await git(user.dir, 'merge-base', '--is-ancestor', st.revision.applied!, bad);
     expect(st.decisions[0]).toMatchObject({ kind: 'invalid', revision: bad });
     expect(await answer(env)).toBe('version 1');
     await user.write(`environments/${env}/web.yaml`, webYaml('v2'));
