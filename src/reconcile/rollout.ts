@@ -1,4 +1,3 @@
-import { formatDuration } from '../manifest/duration.js';
 import type { ServiceManifest } from '../manifest/types.js';
 import { DeployError } from '../errors.js';
 import { slotSuffix } from '../runtime/labels.js';
@@ -152,8 +151,4 @@ export async function runAction(ctx: ApplyContext, action: Action): Promise<Acti
   } catch (error) {
     return finish({ outcome: 'failed', message: errorText(error) });
   }
-}
-
-export function describeDuration(ms: number): string {
-  return formatDuration(ms);
 }
