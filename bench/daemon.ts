@@ -405,7 +405,8 @@ async function settled(daemon: DaemonProc, envs: string[], revision: string | un
         const e = st.environments.find((x) => x.name === name);
         if (!e || e.state !== 'synced' || !e.lastMarker) return false;
         if (revision && e.lastMarker.revision !== revision) return false;
-        return st.remote.head !== null && e.revision.applied === st.remote.head;
+        // After its own marker the daemon is at the marker commit without re-applying (same desired state).
+        return st.remote.head !== null && (e.revision.applied === st.remote.head || e.lastMarker.commit === st.remote.head);
       }) && envs.every((name) => st.environments.find((x) => x.name === name)!.lastMarker!.commit !== undefined);
     },
     `${envs.join(', ')} to settle${revision ? ` at ${revision.slice(0, 7)}` : ''}`,
