@@ -383,8 +383,13 @@ export class Daemon {
       }
       if (push.attempts === 1) {
         // The push went straight on top of what this daemon had reconciled: nothing new to fetch.
+        // The marker changes no desired state: whatever was at the previous head is now at the marker commit.
+        const previous = this.revision;
         this.revision = push.commit;
         this.status.remote = { ...this.status.remote, head: push.commit, checkedAt: this.now().toISOString() };
+        for (const other of this.status.environments) {
+          for (const key of ['desired', 'applied', 'lastGood'] as const) if (other.revision[key] === previous) other.revision[key] = push.commit;
+        }
         // A new marker can only matter to an environment the gate holds back.
         if (this.status.environments.some((e) => e.state === 'blocked')) this.trigger('marker pushed: re-checking gates', { full: true, remote: false });
       } else {

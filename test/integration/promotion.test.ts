@@ -139,6 +139,7 @@ describe('the pipeline: testing proves, staging takes only what was proven', () 
     expect(proposed.proposals[0]).toMatchObject({ branch: `stagecoach/promote/${staging}`, images: [`web=${image('v2')}`] });
     expect((await httpGet(`http://127.0.0.1:${sp}/`)).body).toBe('version 1\n');
 
+    const markedBefore = (await daemon.environment(staging))?.lastMarker?.commit;
     await git(user.dir, 'fetch', '-q', 'origin');
     const branchLog = await git(user.dir, 'log', '--format=%s', `origin/main..origin/stagecoach/promote/${staging}`);
     expect(branchLog).toBe(`promote ${staging}: web ${image('v2')}`);
@@ -153,7 +154,7 @@ describe('the pipeline: testing proves, staging takes only what was proven', () 
       if (attempt === 5) throw new Error('could not push the merge');
       await git(user.dir, 'pull', '-q', '--rebase=merges');
     }
-    await daemon.waitFor(staging, (e) => e.services[0]?.image === image('v2') && e.lastMarker?.result === 'passed' && e.state === 'synced', 'staging to deploy the merged promotion', 60_000);
+    await daemon.waitFor(staging, (e) => e.services[0]?.image === image('v2') && e.lastMarker?.result === 'passed' && e.lastMarker.commit !== markedBefore && e.state === 'synced', 'staging to deploy the merged promotion and mark it', 60_000);
     expect((await httpGet(`http://127.0.0.1:${sp}/`)).body).toBe('version 2\n');
 
     await git(user.dir, 'pull', '-q', '--rebase');
