@@ -388,7 +388,7 @@ export class Daemon {
         this.revision = push.commit;
         this.status.remote = { ...this.status.remote, head: push.commit, checkedAt: this.now().toISOString() };
         for (const other of this.status.environments) {
-          for (const key of ['desired', 'applied', 'lastGood'] as const) if (other.revision[key] === previous) other.revision[key] = push.commit;
+          for (const key of ['desired', 'applied', 'lastGood'] as const) if (other.revision[key] === previous || other.revision[key] === revision) other.revision[key] = push.commit;
         }
         // A new marker can only matter to an environment the gate holds back.
         if (this.status.environments.some((e) => e.state === 'blocked')) this.trigger('marker pushed: re-checking gates', { full: true, remote: false });
