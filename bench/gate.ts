@@ -31,6 +31,14 @@ import { gateReasons } from '../src/promotion/gate.js';
 import { buildMarker, markerCommitMessage, markerPath, markerYaml } from '../src/promotion/marker.js';
 import type { PromotionMarker } from '../src/promotion/marker.js';
 import { MarkerIndex } from '../src/promotion/marker-index.js';
+import { GitRepository } from '../src/git/repository.js';
+
+/** A MarkerIndex over a clone, refreshed to whatever HEAD is (as the daemon refreshes it to the followed head). */
+function indexIn(dir: string) {
+  const repo = new GitRepository({ dir, branch: 'main' });
+  const index = new MarkerIndex(repo);
+  return Object.assign(index, { refresh: async () => MarkerIndex.prototype.refresh.call(index, await repo.resolve('HEAD')) });
+}
 
 const run = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -187,13 +195,13 @@ export async function runGateBench(options: GateBenchOptions = {}): Promise<{ ro
       for (const row of rows) row.samples[size] = [];
 
       // Warm the page cache and git's own caches once; not measured.
-      await new MarkerIndex(dir).refresh();
+      await indexIn(dir).refresh();
 
       const tip = await git(dir, ['rev-parse', 'HEAD']);
       for (let rep = 1; rep <= reps; rep++) {
         // Every run starts from the same history of `size` markers.
         await git(dir, ['reset', '-q', '--hard', tip]);
-        const index = new MarkerIndex(dir);
+        const index = indexIn(dir);
         let t = performance.now();
         const read = await index.refresh();
         full.samples[size]!.push(performance.now() - t);

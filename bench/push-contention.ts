@@ -26,8 +26,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { buildMarker, markerCommitMessage, markerPath, markerYaml } from '../src/promotion/marker.js';
-import { pushWithRetry } from '../src/promotion/push.js';
-import { gitIn } from '../src/source/git.js';
+import { pushHead as pushWithRetry } from '../src/git/push-head.js';
+import { gitIn } from '../src/git/git-cli.js';
 
 const run = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
