@@ -85,6 +85,7 @@ export class ContainerDeploy implements DeployStep {
     }
     deps.metrics.setState(env.name, 'progressing');
     for (const a of changes) decide(a.kind === 'restart' ? 'heal' : a.kind === 'remove' ? 'remove' : 'deploy', `${a.kind} ${a.service}: ${a.reasons.join('; ')} (trigger: ${trigger})`, a.service);
+    input.progress?.({ state: 'progressing', decisions: decisions.splice(0) });
     deps.metrics.applies.inc({ environment: env.name });
     const result = await apply(planned, { runtime: deps.runtime, environment: env, secrets: deps.secrets, log: deps.log, signal, ready: deps.ready });
     for (const r of result.recovery) decide('recover', r.message, r.step.service);

@@ -60,6 +60,8 @@ export class Daemon {
   private readonly schedules: Pick<Schedules, 'update' | 'stop'>;
   private readonly lastGood = new Map<string, LoadedEnvironment>();
   private readonly failed = new Map<string, FailedUpdate>();
+  /** The tree of each environment last acted on (deployed, found invalid or blocked): the key of its desired state. */
+  private readonly handled = new Map<string, string | null>();
   private readonly verifier: Verifier;
   private peeking = false;
   private revision: string | null = null;
@@ -132,13 +134,15 @@ export class Daemon {
    * supersedes the rollout at its next safe point; a marker does not.
    */
   private async peekForNewerRevision(): Promise<void> {
-    if (!this.opened || !this.queue.busy || this.peeking || !this.revision) return;
+    const base = this.revision;
+    if (!this.opened || !this.queue.busy || this.peeking || !base) return;
     this.peeking = true;
     try {
       const head = await this.deps.git.remoteHead();
-      if (head === this.revision) return;
+      if (head === base) return;
       const fetched = await this.deps.git.fetch();
-      if (await this.desired.changedBetween(this.revision, fetched, [...this.lastGood.keys()])) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`);
+      // Only a rollout still working on the revision looked at is superseded (not the cycle that already took the new one).
+      if (this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]))) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`);
     } catch (error) {
       this.deps.log.debug({ err: (error as Error).message }, 'cannot look for a newer revision during the rollout');
     } finally {
@@ -207,26 +211,32 @@ export class Daemon {
     await this.index.refresh(revision);
     this.revision = revision;
     for (const at of environments) {
-      if (signal.aborted) break;
+      if (signal.aborted) {
+        // Superseded or stopping: what is left is looked at again by the next cycle.
+        this.revision = previous;
+        break;
+      }
       const current = this.store.environment(at.name);
       const recheckGate = current?.state === 'blocked';
-      if (!at.changed && !work.full && !recheckGate) {
-        this.store.patch(at.name, step.unchangedPatch(current, previous, revision));
-        continue;
-      }
+      // Same tree, same desired state: nothing to load, observe or apply (a marker, a change elsewhere).
+      if (at.tree === this.handled.get(at.name) && !work.full && !recheckGate) continue;
       const env = at.load.loaded;
       if (!env || at.problems.length > 0) {
-        const patch = step.invalidPatch(at, revision, current, this.now());
+        const patch = step.invalidPatch(at, at.revision, current, this.now());
         this.store.patch(at.name, patch);
         this.deps.metrics.setState(at.name, 'invalid');
         this.deps.metrics.error(at.name);
-        this.deps.log.warn({ environment: at.name, revision: revisionLabel(revision), problems: patch.errors }, 'invalid revision; keeping the last good one');
+        this.deps.log.warn({ environment: at.name, revision: revisionLabel(at.revision), problems: patch.errors }, 'invalid revision; keeping the last good one');
+        this.handled.set(at.name, at.tree);
         continue;
       }
-      if (await this.blocked(env, revision)) continue;
+      if (await this.blocked(env, at.revision)) {
+        this.handled.set(at.name, at.tree);
+        continue;
+      }
       this.lastGood.set(at.name, env);
-      this.store.patch(at.name, { revision: { desired: revision, lastGood: revision } });
-      await this.runEnvironment(env, revision, work.reason, signal, outcome);
+      this.store.patch(at.name, { revision: { desired: at.revision, lastGood: at.revision } });
+      if (await this.runEnvironment(env, at.revision, work.reason, signal, outcome)) this.handled.set(at.name, at.tree);
     }
     this.schedules.update([...this.lastGood.values()]);
     await this.describePromotions(environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
@@ -251,10 +261,12 @@ export class Daemon {
     return gate.blocked;
   }
 
-  private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string, signal: AbortSignal, outcome: CycleOutcome): Promise<void> {
+  /** Deploys one environment at a revision; false when a newer revision or a stop cut the rollout short. */
+  private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string, signal: AbortSignal, outcome: CycleOutcome): Promise<boolean> {
     const current = this.store.environment(env.name);
+    const progress = (patch: EnvironmentPatch) => this.store.patch(env.name, patch);
     try {
-      const result = await this.deps.deployFor(env.environment).deploy({ env, revision, services: current?.services ?? [], failed: this.failed.get(env.name), autoApply: env.environment.sync.auto, trigger, signal });
+      const result = await this.deps.deployFor(env.environment).deploy({ env, revision, services: current?.services ?? [], failed: this.failed.get(env.name), autoApply: env.environment.sync.auto, trigger, signal, progress });
       if (result.failed) this.failed.set(env.name, result.failed);
       else this.failed.delete(env.name);
       this.store.patch(env.name, step.deployPatch(result, revision));
@@ -262,9 +274,11 @@ export class Daemon {
       if (result.applied) this.deps.metrics.setRevision(env.name, revision);
       if (result.transient.length) outcome.retry.push(env.name);
       else outcome.done.push(env.name);
-      if (!result.converged || signal.aborted) return;
+      if (!result.applied) return false;
+      if (!result.converged || signal.aborted) return true;
       if (result.changed) await this.verify(env, revision, `deploy of ${revisionLabel(revision)}`);
       else if (step.unverified(env, this.index)) await this.verify(env, revision, 'no marker for what runs');
+      return true;
     } catch (error) {
       const message = (error as Error).message;
       this.store.patch(env.name, step.unreachablePatch(message, revision, this.now()));
@@ -272,6 +286,7 @@ export class Daemon {
       this.deps.metrics.setState(env.name, 'unreachable');
       this.deps.metrics.error(env.name);
       outcome.retry.push(env.name);
+      return true;
     }
   }
 

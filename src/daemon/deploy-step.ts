@@ -17,9 +17,11 @@ export interface DeployInput {
   trigger: string;
   /** Aborted when a newer revision supersedes this rollout, or the daemon stops. */
   signal?: AbortSignal;
+  /** Told while the rollout runs (state progressing, the decisions taken), so status shows it before it ends. */
+  progress?(update: { state: SyncState; decisions: Decision[] }): void;
 }
 
-/** What one deploy step did; the daemon stores it. Decisions are in the order they were taken. */
+/** What one deploy step did; the daemon stores it. Decisions are in the order they were taken (those already told through `progress` are not repeated). */
 export interface DeployResult {
   state: SyncState;
   services: ServiceStatus[];

@@ -11,11 +11,11 @@ export interface EnvironmentAt {
   name: string;
   /** null: the folder does not exist at this revision. */
   tree: string | null;
+  /** The newest commit that changed the folder: the revision this environment's desired state comes from. */
+  revision: string;
   load: EnvironmentLoad;
   /** Problems of this environment that span environments (promotion.from naming one that does not exist). */
   problems: Problem[];
-  /** The tree differs from the one seen at the previous revision (or none was seen). */
-  changed: boolean;
 }
 
 const missing = (name: string, names: string[]): EnvironmentLoad => ({
@@ -26,8 +26,8 @@ const missing = (name: string, names: string[]): EnvironmentLoad => ({
 /**
  * Desired state keyed by each environment's git tree: `environments/<env>` at
  * a revision, read from git objects. An environment whose tree did not change
- * is not loaded again: a marker commit, or a change to another environment,
- * changes nothing for it.
+ * is not loaded again (the daemon compares the tree with the one it last acted
+ * on): a marker commit, or a change to another environment, changes nothing for it.
  */
 export class DesiredState {
   private readonly seen = new Map<string, EnvironmentAt>();
@@ -43,17 +43,18 @@ export class DesiredState {
     for (const load of loaded.environments) {
       this.deps.metrics.loads.inc({ environment: load.name });
       const problems = loaded.problems.filter((p) => !load.problems.includes(p) && (p.file.startsWith(`${environmentsDir}/${load.name}/`) || p.file === `${environmentsDir}/${load.name}`));
-      this.seen.set(load.name, { name: load.name, tree: trees[load.name]!, load, problems, changed: true });
+      const [last] = await this.deps.git.log({ revision, paths: [`${environmentsDir}/${load.name}`], limit: 1 });
+      this.seen.set(load.name, { name: load.name, tree: trees[load.name]!, revision: last?.commit ?? revision, load, problems });
     }
     const result: EnvironmentAt[] = [];
     for (const name of [...new Set([...names, ...(only ?? [])])].sort()) {
       if (!(name in trees)) {
         this.seen.delete(name);
-        if (only?.includes(name)) result.push({ name, tree: null, load: missing(name, names), problems: [], changed: true });
+        if (only?.includes(name)) result.push({ name, tree: null, revision, load: missing(name, names), problems: [] });
         continue;
       }
       const entry = this.seen.get(name)!;
-      result.push({ ...entry, changed: stale.includes(name) });
+      result.push(entry);
     }
     return only ? result.filter((e) => only.includes(e.name)) : result;
   }

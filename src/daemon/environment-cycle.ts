@@ -27,16 +27,6 @@ export function invalidPatch(at: EnvironmentAt, revision: string, current: Envir
   return { state: 'invalid', errors: problems, revision: { desired: revision }, decisions: [{ at: now, kind: 'invalid', revision, reason }] };
 }
 
-/**
- * A commit that leaves an environment's tree as it was changes nothing for
- * it: its revisions move to the new commit, nothing is loaded or observed.
- */
-export function unchangedPatch(current: EnvironmentStatus | undefined, previous: string | null, revision: string): EnvironmentPatch {
-  const r = current?.revision ?? { desired: null, applied: null, lastGood: null };
-  const forward = (value: string | null) => (value !== null && value === previous ? revision : value);
-  return { revision: { desired: revision, applied: forward(r.applied), lastGood: forward(r.lastGood) } };
-}
-
 /** The promotion gate: blocked (and why) when an image has no passing marker upstream. */
 export function gateStep(env: LoadedEnvironment, revision: string, current: EnvironmentStatus | undefined, index: MarkerIndex, digests: Record<string, string | null>, now: string): { blocked: boolean; patch: EnvironmentPatch } {
   const upstream = env.environment.promotion.from;

@@ -28,6 +28,8 @@ describe('desired state keyed by each environment’s tree', () => {
 
   it('its own marker commits cause no reload, no observe and no apply', async () => {
     const h = await started(two);
+    const initial = h.env('alpha').revision.applied!;
+    expect(h.git.commits.get(initial)!.message).toBe('Initial config');
     // The markers moved the remote head; the daemon looks at it, once and again.
     await h.poll();
     await h.poll();
@@ -38,9 +40,10 @@ describe('desired state keyed by each environment’s tree', () => {
     await h.poll();
     expect(await h.counts()).toEqual(before);
     expect(h.runtime.writes.length).toBe(writes);
-    // Status still moves to the marker commit: the environments' desired state is the same there.
+    // The remote moved to the markers; each environment stays at the commit that last changed its folder.
     expect(h.daemon.snapshot().remote.head).toBe(head);
-    expect(h.env('alpha').revision).toEqual({ desired: head, applied: head, lastGood: head });
+    expect(h.env('alpha').revision).toEqual({ desired: initial, applied: initial, lastGood: initial });
+    expect(h.env('alpha').decisions.map((d) => d.kind)).toEqual(['verify', 'deploy']);
   });
 
   it('a commit changing one of two environments loads, observes and applies only that one', async () => {
@@ -56,7 +59,8 @@ describe('desired state keyed by each environment’s tree', () => {
     expect(after.loads).toBe(alpha.loads + 1);
     expect(after.applies).toBe(alpha.applies + 1);
     expect(await h.counts('beta')).toEqual(beta);
-    expect(h.env('beta').revision.desired).toBe(h.git.head());
+    expect(h.env('alpha').revision.applied).toBe(pushed);
+    expect(h.env('beta').revision.applied).not.toBe(pushed);
   });
 
   it('keeps the last good revision of an invalid one, says where, and deploys the fix', async () => {
@@ -71,7 +75,7 @@ describe('desired state keyed by each environment’s tree', () => {
     expect(h.runtime.names()).toContain('alpha-web app:1 running');
     const fixed = h.git.land(envFiles('alpha', 'app:2'), 'alpha: fixed');
     await h.poll();
-    expect(h.env('alpha').state).toBe('synced');
+    expect(h.env('alpha')).toMatchObject({ state: 'synced', revision: { desired: fixed, applied: fixed, lastGood: fixed } });
     expect(h.env('alpha').decisions.some((d) => d.kind === 'deploy' && d.revision === fixed)).toBe(true);
     expect(h.runtime.names()).toContain('alpha-web app:2 running');
   });
