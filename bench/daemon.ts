@@ -125,6 +125,8 @@ export interface IdleResult {
   schedCpuMs: number;
   driftChecks: number;
   driftCpuMs: number;
+  /** Loads, observations and applies (the daemon's own counters) from the first deploy being marked to the end of the quiet wait, and in the window. */
+  work: Record<'sinceStart' | 'afterMarkers' | 'window', { loads: number; observes: number; applies: number; fetches: number }>;
   dockerCalls: number;
   dockerCallsByRoute: Record<string, number>;
   burstSizes: number[];
@@ -572,6 +574,14 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
   log(`idle: daemon ${daemon.pid} deploys ${options.envs} × ${options.services} services (interval 1s)…`);
   await settled(daemon, names, undefined, 600_000);
   const deployMs = performance.now() - began;
+  const counters = async () => ({
+    loads: await daemon.metric('stagecoach_environment_loads_total'),
+    observes: await daemon.metric('stagecoach_environment_observes_total'),
+    applies: await daemon.metric('stagecoach_environment_applies_total'),
+    fetches: await daemon.metric('stagecoach_git_fetches_total'),
+  });
+  const delta = (a: Awaited<ReturnType<typeof counters>>, b: Awaited<ReturnType<typeof counters>>) => ({ loads: b.loads - a.loads, observes: b.observes - a.observes, applies: b.applies - a.applies, fetches: b.fetches - a.fetches });
+  const marked = await counters();
   log(`idle: deployed and marked in ${formatMs(deployMs)}; letting it go quiet`);
   // Quiet: no fetch for 3 s in a row.
   let fetches = await daemon.metric('stagecoach_git_fetches_total');
@@ -584,6 +594,7 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
   const running = await docker.listContainers({ filters: { label: names.map((n) => `${ENV_LABEL}=${n}`).slice(0, 1) } });
   if (running.length !== options.services) throw new Error(`expected ${options.services} running containers in ${names[0]}, found ${running.length}`);
 
+  const quiet = await counters();
   // CPU window: nothing but the daemon's own polling; /metrics is read at both ends only.
   log(`idle: measuring CPU for ${options.seconds} s`);
   const q0 = await daemon.metric('stagecoach_git_remote_queries_total');
@@ -600,6 +611,7 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
   const p1 = await procTimes(daemon.pid);
   const t1 = performance.now();
   const q1 = await daemon.metric('stagecoach_git_remote_queries_total');
+  const windowEnd = await counters();
   const f1 = await daemon.metric('stagecoach_git_fetches_total');
   const logLines = daemon.lines - lines0;
   const windowCalls = proxy.calls.slice(calls0).filter((c) => c.at <= t1);
@@ -694,6 +706,7 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
     childCpuMs: ((p1.childTicks - p0.childTicks) * 1000) / CLK_TCK,
     schedCpuMs: sched.at(-1)!.ms - sched[0]!.ms,
     driftChecks: bursts.length,
+    work: { sinceStart: windowEnd, afterMarkers: delta(marked, quiet), window: delta(quiet, windowEnd) },
     driftCpuMs,
     dockerCalls: windowCalls.length,
     dockerCallsByRoute: byRoute,
@@ -852,6 +865,9 @@ function render(latency: LatencySample[], bounds: BoundSamples, idle: IdleResult
     const ratio = (a: number, bound: number) => (Number.isFinite(a / bound) ? `${(a / bound).toFixed(a / bound >= 10 ? 0 : 1)}×` : '—');
     const body: string[][] = [
       ['polls in the window (Δ git_remote_queries_total)', `${idle.polls} in ${formatMs(idle.windowMs)} (${idle.fetches} fetches)`, '', ''],
+      ['since start: loads / observes / applies (fetches), each environment deployed and marked once', `${idle.work.sinceStart.loads} / ${idle.work.sinceStart.observes} / ${idle.work.sinceStart.applies} (${idle.work.sinceStart.fetches})`, `${idle.environments} / — / ${idle.environments}`, ''],
+      ['after the markers landed, until quiet: loads / observes / applies (fetches)', `${idle.work.afterMarkers.loads} / ${idle.work.afterMarkers.observes} / ${idle.work.afterMarkers.applies} (${idle.work.afterMarkers.fetches})`, '0 / drift checks only / 0', ''],
+      ['in the window: loads / observes / applies', `${idle.work.window.loads} / ${idle.work.window.observes} / ${idle.work.window.applies} (${idle.driftChecks} drift checks × ${idle.environments} environments)`, '0 / drift checks only / 0', ''],
       ['daemon CPU per poll (utime+stime, /proc/pid/stat)', formatMs(perPoll(idle.cpuMs)), `1 bare git ls-remote: ${formatMs(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.cpuMs), idle.lsRemoteCpuMs)],
       ['its git children\'s CPU per poll (cutime+cstime)', formatMs(perPoll(idle.childCpuMs)), `1 bare git ls-remote: ${formatMs(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.childCpuMs), idle.lsRemoteCpuMs)],
       ['daemon + children CPU per poll', formatMs(perPoll(idle.cpuMs + idle.childCpuMs)), `1 bare git ls-remote: ${formatMs(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.cpuMs + idle.childCpuMs), idle.lsRemoteCpuMs)],

@@ -1,51 +1,21 @@
-import type { Logger } from 'pino';
-import type { GitReader, GitWriter, SignOption } from '../git/ports.js';
-import type { SchemaValidators } from '../manifest/schemas.js';
-import type { EnvironmentManifest, LoadedEnvironment } from '../manifest/types.js';
+import type { LoadedEnvironment } from '../manifest/types.js';
 import { MarkerIndex } from '../promotion/marker-index.js';
 import { revisionLabel } from '../reconcile/format.js';
-import type { SecretSource } from '../reconcile/secrets.js';
-import type { ContainerRuntime } from '../runtime/types.js';
-import type { Clock } from './clock.js';
-import type { DeployStepFor, FailedUpdate } from './deploy-step.js';
+import type { DaemonDeps } from './daemon-deps.js';
+import type { FailedUpdate } from './deploy-step.js';
 import { DesiredState } from './desired-state.js';
 import * as step from './environment-cycle.js';
-import type { Metrics } from './metrics.js';
 import { Verifier } from './verifier.js';
 import { imageDigests } from './promotion-steps.js';
 import { Schedules } from './schedules.js';
 import type { DaemonStatus } from './status.js';
+
+export type { DaemonDeps } from './daemon-deps.js';
 import { StatusStore } from './status-store.js';
 import type { EnvironmentPatch } from './status-store.js';
 import type { CycleOutcome, Trigger, Work } from './work-queue.js';
 import { WorkQueue } from './work-queue.js';
 
-export interface DaemonDeps {
-  git: GitReader & GitWriter & { open?(): Promise<void> };
-  branch: string;
-  /** Environments to manage; undefined = every folder under environments/. */
-  only: string[] | undefined;
-  intervalMs: number;
-  /** Full drift check every this many polls (besides Docker events and cron). */
-  healEveryPolls?: number;
-  validators: SchemaValidators;
-  /** The deploy step of an environment (containers; another target plugs in here). */
-  deployFor: DeployStepFor;
-  /** The engine an environment's tests and image facts are read from. */
-  runtimeFor: (env: EnvironmentManifest) => ContainerRuntime;
-  secrets: SecretSource;
-  log: Logger;
-  metrics: Metrics;
-  clock: Clock;
-  random?: () => number;
-  retryBaseMs?: number;
-  /** Sign the daemon's own commits (markers, proposals). */
-  sign?: SignOption;
-  /** Cron schedules (sync.schedule, verify.schedule); replaced in tests. */
-  schedules?: (fire: (env: string, kind: 'sync' | 'verify') => void) => Pick<Schedules, 'update' | 'stop'>;
-  /** Told after every cycle (the CLI prints "all environments in sync" from it). */
-  onCycle?: (status: DaemonStatus) => void;
-}
 
 /**
  * The loop, composed: the work queue decides when, the desired state (keyed
@@ -162,12 +132,11 @@ export class Daemon {
         if (fetched !== undefined) await this.flushOutbox();
       }
       if (!head) return outcome;
-      if (head !== this.revision || work.full) await this.reconcileRevision(head, work, signal, outcome);
-      else {
-        for (const name of work.heal) {
-          const env = this.lastGood.get(name);
-          if (env && !signal.aborted) await this.runEnvironment(env, this.store.environment(name)?.revision.lastGood ?? head, work.reason, signal, outcome);
-        }
+      const ran = head !== this.revision || work.full ? await this.reconcileRevision(head, work, signal, outcome) : new Set<string>();
+      // Drift checks asked for (Docker events, schedules, retries) of environments this cycle did not just deploy.
+      for (const name of work.heal) {
+        const env = this.lastGood.get(name);
+        if (env && !ran.has(name) && !signal.aborted) await this.runEnvironment(env, this.store.environment(name)?.revision.lastGood ?? head, work.reason, signal, outcome);
       }
       for (const name of work.verify) {
         const env = this.lastGood.get(name);
@@ -205,7 +174,9 @@ export class Daemon {
     }
   }
 
-  private async reconcileRevision(revision: string, work: Work, signal: AbortSignal, outcome: CycleOutcome): Promise<void> {
+  /** Acts on every environment whose tree changed; resolves to those it ran. */
+  private async reconcileRevision(revision: string, work: Work, signal: AbortSignal, outcome: CycleOutcome): Promise<Set<string>> {
+    const ran = new Set<string>();
     const previous = this.revision;
     const environments = await this.desired.at(revision, this.deps.only);
     await this.index.refresh(revision);
@@ -236,11 +207,13 @@ export class Daemon {
       }
       this.lastGood.set(at.name, env);
       this.store.patch(at.name, { revision: { desired: at.revision, lastGood: at.revision } });
+      ran.add(at.name);
       if (await this.runEnvironment(env, at.revision, work.reason, signal, outcome)) this.handled.set(at.name, at.tree);
     }
     this.schedules.update([...this.lastGood.values()]);
     await this.describePromotions(environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
     this.store.setReady();
+    return ran;
   }
 
   private async blocked(env: LoadedEnvironment, revision: string): Promise<boolean> {
@@ -285,24 +258,27 @@ export class Daemon {
       this.deps.log.warn({ environment: env.name, err: message }, 'cannot reconcile; will retry');
       this.deps.metrics.setState(env.name, 'unreachable');
       this.deps.metrics.error(env.name);
-      outcome.retry.push(env.name);
+      // Retried with backoff unless the error says retrying as is cannot help.
+      if ((error as { transient?: boolean }).transient !== false) outcome.retry.push(env.name);
       return true;
     }
   }
 
   private async verify(env: LoadedEnvironment, revision: string, trigger: string): Promise<void> {
-    this.afterPush(await this.verifier.verify(env, revision, trigger));
+    await this.afterPush(await this.verifier.verify(env, revision, trigger));
   }
 
   /** Pushes markers still waiting (one whose push failed before). */
   private async flushOutbox(): Promise<void> {
-    if (this.verifier.pending > 0) this.afterPush(await this.verifier.flush());
+    if (this.verifier.pending > 0) await this.afterPush(await this.verifier.flush());
   }
 
-  /** When markers landed, the remote moved: look again, so status shows the new head and gates see the markers. */
-  private afterPush({ patches, pushed }: { patches: [string, EnvironmentPatch][]; pushed: number }): void {
+  /** When markers landed, the remote moved: the index reads them now, and the remote is looked at again so status and gates see it. */
+  private async afterPush({ patches, pushed }: { patches: [string, EnvironmentPatch][]; pushed: string[] }): Promise<void> {
     this.store.patches(patches);
-    if (pushed > 0) this.queue.trigger({ kind: 'marker', reason: 'marker pushed' });
+    if (pushed.length === 0) return;
+    await this.index.refresh(pushed.at(-1)!).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers'));
+    this.queue.trigger({ kind: 'marker', reason: 'marker pushed' });
   }
 
   private async describePromotions(names: readonly string[]): Promise<void> {

@@ -48,23 +48,23 @@ export class Verifier {
   }
 
   /** Tests and a marker for what runs; then pushes the outbox. */
-  async verify(env: LoadedEnvironment, revision: string, trigger: string): Promise<{ patches: Patches; pushed: number }> {
+  async verify(env: LoadedEnvironment, revision: string, trigger: string): Promise<{ patches: Patches; pushed: string[] }> {
     const { log, secrets, clock } = this.deps;
     try {
       this.outbox.push(await verifyEnvironment({ env, revision, trigger, runtime: this.deps.runtimeFor(env), secrets, log, clock }));
     } catch (error) {
       log.warn({ environment: env.name, err: (error as Error).message }, 'verification failed to complete');
       this.deps.metrics.error(env.name);
-      return { patches: [[env.name, step.verifyFailedPatch(env.name, revision, error, this.deps.status(env.name), this.now())]], pushed: 0 };
+      return { patches: [[env.name, step.verifyFailedPatch(env.name, revision, error, this.deps.status(env.name), this.now())]], pushed: [] };
     }
     return this.flush();
   }
 
-  /** Pushes pending markers in order; the first that fails stays (with those after it) for the next cycle. */
-  async flush(): Promise<{ patches: Patches; pushed: number }> {
+  /** Pushes pending markers in order; the first that fails stays (with those after it) for the next cycle. Resolves to the commits pushed. */
+  async flush(): Promise<{ patches: Patches; pushed: string[] }> {
     const { git, branch, log, sign } = this.deps;
     const patches: Patches = [];
-    let pushed = 0;
+    const pushed: string[] = [];
     while (this.outbox.length > 0) {
       const pending = this.outbox[0]!;
       let push;
@@ -77,7 +77,7 @@ export class Verifier {
         break;
       }
       this.outbox.shift();
-      pushed++;
+      pushed.push(push.commit);
       log.info({ environment: pending.env.name, commit: push.commit, attempts: push.attempts, pushMs: push.durationMs, result: pending.marker.result }, 'marker pushed');
       patches.push([pending.env.name, step.markerPatch(pending, push, this.now())]);
       if (pending.marker.result === 'passed') patches.push(...(await this.promote(pending)));

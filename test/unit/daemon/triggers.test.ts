@@ -59,6 +59,17 @@ describe('every trigger', () => {
     expect(h.env('beta').decisions.find((d) => d.kind === 'heal')?.reason).toMatch(/^restart web: stopped .*\(trigger: docker event: beta-web die\)$/);
   });
 
+  it('a docker event coalesced with a new head (a marker, a change elsewhere) still heals', async () => {
+    const h = await started(two);
+    await h.runtime.stopContainer(h.runtime.byName('beta-web')!.id);
+    h.git.land({ 'README.md': 'docs\n' }, 'docs');
+    h.daemon.trigger({ kind: 'webhook', reason: 'webhook (github): push' });
+    h.daemon.trigger({ kind: 'docker-event', reason: 'docker event: beta-web die', heal: ['beta'], remote: false });
+    await h.settle();
+    expect(h.runtime.byName('beta-web')!.state).toBe('running');
+    expect(h.env('beta').decisions.some((d) => d.kind === 'heal')).toBe(true);
+  });
+
   it('triggers arriving during a cycle coalesce into one more cycle', async () => {
     const held = new HeldDeploy();
     const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
