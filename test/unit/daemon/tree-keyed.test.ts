@@ -20,7 +20,7 @@ describe('desired state keyed by each environment’s tree', () => {
     const h = await started(two);
     expect(h.daemon.snapshot().ready).toBe(true);
     for (const name of ['alpha', 'beta']) {
-      expect(h.env(name)).toMatchObject({ state: 'synced', services: [{ name: 'web', image: 'app:1', state: 'running' }], lastMarker: { result: 'passed' } });
+      expect(h.env(name)).toMatchObject({ state: 'synced', services: [{ name: 'web', image: 'app:1', state: 'running' }], lastMarker: { result: 'passed', tests: 'passed 0/0 tests' } });
     }
     expect(h.runtime.names()).toEqual(['alpha-web app:1 running', 'beta-web app:1 running']);
     expect(h.git.subjects().filter((s) => / tests at /.test(s)).sort()).toEqual([expect.stringMatching(/^alpha: passed 0\/0 tests at /), expect.stringMatching(/^beta: passed 0\/0 tests at /)]);
