@@ -30,12 +30,12 @@ function duplicates(services: Located[]): Problem[] {
   return problems;
 }
 
-function unknownDependencies(services: Located[], names: string[]): Problem[] {
+function unknownDependencies(services: Located[], names: string[], invalid: readonly string[]): Problem[] {
   const problems: Problem[] = [];
   for (const { doc, service } of services) {
     const raw = doc.value as { depends_on?: unknown };
     Object.keys(service.dependsOn).forEach((dep, i) => {
-      if (names.includes(dep)) return;
+      if (names.includes(dep) || invalid.includes(dep)) return; // an invalid one has its own problems
       const suggestion = didYouMean(dep, names);
       const segments = Array.isArray(raw.depends_on) ? ['depends_on', i] : ['depends_on', dep];
       const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
@@ -124,7 +124,7 @@ function testReferences(services: Located[], env: { doc: ParsedDocument; environ
 }
 
 /** What a schema cannot check: uniqueness, references, cycles, host port clashes. */
-export function crossCheckServices(services: Located[], env: { doc: ParsedDocument; environment: EnvironmentManifest } | undefined): Problem[] {
+export function crossCheckServices(services: Located[], env: { doc: ParsedDocument; environment: EnvironmentManifest } | undefined, invalid: readonly string[] = []): Problem[] {
   const names = [...new Set(services.map((s) => s.service.name))].sort();
-  return [...duplicates(services), ...unknownDependencies(services, names), ...cycles(services), ...portClashes(services), ...testReferences(services, env)];
+  return [...duplicates(services), ...unknownDependencies(services, names, invalid), ...cycles(services), ...portClashes(services), ...testReferences(services, env)];
 }

@@ -22,6 +22,8 @@ export interface RawEnvironment {
   tests?: RawTest[];
   verify?: { schedule?: string };
   promotion?: { from?: string; auto?: PromotionMode | false };
+  profiles?: string[];
+  volumes?: Record<string, { external?: boolean; name?: string } | null>;
 }
 
 export const environmentDefaults = {
@@ -95,5 +97,9 @@ export function normalizeEnvironment(raw: RawEnvironment, file: string, report: 
     tests: (raw.tests ?? []).map((t, i) => normalizeTest(t, i, report)),
     verify: { schedule: raw.verify?.schedule ?? null },
     promotion: { from: raw.promotion?.from ?? null, auto: auto === false ? 'off' : (auto ?? environmentDefaults.promotionAuto) },
+    ...(raw.profiles ? { profiles: [...raw.profiles].sort() } : {}),
+    ...(raw.volumes
+      ? { volumes: Object.fromEntries(Object.entries(raw.volumes).map(([name, v]) => [name, { external: v?.external ?? false, name: v?.name ?? name }])) }
+      : {}),
   };
 }

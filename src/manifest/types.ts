@@ -21,11 +21,51 @@ export interface SecretRef {
 export type EnvValue = string | SecretRef;
 
 export interface Mount {
-  type: 'volume' | 'bind';
-  /** Volume name or host path; null for an anonymous volume. */
+  type: 'volume' | 'bind' | 'tmpfs';
+  /** Volume name or host path; null for an anonymous volume or a tmpfs. */
   source: string | null;
   target: string;
   readOnly: boolean;
+  /** SELinux relabel (:z shared, :Z private); only set when asked. */
+  selinux?: 'z' | 'Z';
+  /** Volume: do not copy the image's content into a new volume. */
+  noCopy?: true;
+  /** Bind propagation, when asked. */
+  propagation?: string;
+  /** tmpfs size in bytes and mode, when asked. */
+  tmpfsBytes?: number;
+  tmpfsMode?: number;
+  /** An existing volume joined as is (compose external: true), not one of the environment's. */
+  external?: true;
+}
+
+/**
+ * Container options beyond the basics, each set only when the manifest sets it,
+ * so that adding an option to stagecoach never changes the hash of a service that does not use it.
+ */
+export interface ContainerOptions {
+  user?: string;
+  workingDir?: string;
+  hostname?: string;
+  domainname?: string;
+  readOnly?: boolean;
+  tmpfs?: Record<string, string>;
+  ulimits?: Record<string, { soft: number; hard: number }>;
+  shmBytes?: number;
+  logging?: { driver: string; options: Record<string, string> };
+  stopSignal?: string;
+  extraHosts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  stdinOpen?: boolean;
+  tty?: boolean;
+  platform?: string;
+  /** "3000/tcp" keys: exposed, not published. */
+  expose?: string[];
+  memoryReservationBytes?: number;
+  cpuShares?: number;
+  groupAdd?: string[];
 }
 
 export interface Healthcheck {
@@ -58,6 +98,8 @@ export interface ContainerSpec {
   stopGraceMs: number;
   /** docker run --init */
   init: boolean;
+  /** Present only when the manifest sets one of them. */
+  options?: ContainerOptions;
 }
 
 export interface ServiceManifest {
@@ -73,6 +115,10 @@ export interface ServiceManifest {
   updateOrderForced: boolean;
   dependsOn: Record<string, DependencyCondition>;
   pullPolicy: PullPolicy;
+  /** Things plan tells the reader (e.g. that the daemon does not build). */
+  notes?: string[];
+  /** Compose profiles; the service deploys only when the environment activates one. Empty: always. */
+  profiles?: string[];
 }
 
 export interface HttpTest {
@@ -108,6 +154,10 @@ export interface EnvironmentManifest {
   target: { docker: string | null; tls: { ca: string; cert: string; key: string } | null };
   sync: { auto: boolean; prune: boolean; selfHeal: boolean; schedule: string | null };
   policy: { bindMounts: string[]; secretNames: string };
+  /** Compose profiles active in this environment. */
+  profiles?: string[];
+  /** Volumes defined at environment level: external ones are joined by their own name. */
+  volumes?: Record<string, { external: boolean; name: string }>;
   tests: TestSpec[];
   verify: { schedule: string | null };
   promotion: { from: string | null; auto: PromotionMode };

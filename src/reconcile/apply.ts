@@ -61,7 +61,7 @@ async function prepare(ctx: ApplyContext, actions: Action[]): Promise<void> {
   const env = ctx.environment;
   if (!actions.some((a) => a.kind === 'create' || a.kind === 'replace' || a.kind === 'restart')) return;
   await ctx.runtime.ensureNetwork(networkName(env.name), managedLabels(env.name));
-  const volumes = new Set(env.services.flatMap((s) => s.spec.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)));
+  const volumes = new Set(env.services.flatMap((s) => s.spec.volumes.filter((v) => v.type === 'volume' && v.source && !v.external).map((v) => v.source!)));
   for (const volume of volumes) await ctx.runtime.ensureVolume(volumeName(env.name, volume), managedLabels(env.name));
 }
 

@@ -30,7 +30,7 @@ export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, re
       [labels.revision]: revision,
     },
     ports: spec.ports,
-    mounts: spec.volumes.map((m) => ({ ...m, source: m.type === 'volume' && m.source ? volumeName(env.name, m.source) : m.source })),
+    mounts: spec.volumes.map(({ external, ...m }) => ({ ...m, source: m.type === 'volume' && m.source && !external ? volumeName(env.name, m.source) : m.source })),
     healthcheck: spec.healthcheck,
     restart: spec.restart,
     init: spec.init,
@@ -38,5 +38,6 @@ export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, re
     resources: spec.resources,
     network: networkName(env.name),
     aliases: [service.name],
+    ...(spec.options ? { options: spec.options } : {}),
   };
 }

@@ -34,10 +34,10 @@ export class DockerRuntime implements ContainerRuntime {
     return info && { id: info.Id, repoDigests: info.RepoDigests ?? [] };
   }
 
-  async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
+  async pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void> {
     const authconfig = auth ?? (await registryAuthFor(ref, this.configPath, this.host));
     try {
-      const stream = await this.docker.pull(ref, authconfig ? { authconfig } : {});
+      const stream = await this.docker.pull(ref, { ...(authconfig ? { authconfig } : {}), ...(platform ? { platform } : {}) });
       const items = await new Promise<ProgressItem[]>((resolve, reject) =>
         this.docker.modem.followProgress(stream, (err: Error | null, out: ProgressItem[]) => (err ? reject(err) : resolve(out))),
       );
@@ -50,7 +50,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   async createContainer(spec: CreateContainer): Promise<string> {
     // _query/_body: dockerode would otherwise copy the whole body (env, secrets included) into the URL.
-    const options = { _query: { name: spec.name }, _body: createBody(spec) } as unknown as Docker.ContainerCreateOptions;
+    const platform = spec.options?.platform;
+    const options = { _query: { name: spec.name, ...(platform ? { platform } : {}) }, _body: createBody(spec) } as unknown as Docker.ContainerCreateOptions;
     const container = await this.call(`create container ${spec.name} from ${spec.image}`, () => this.docker.createContainer(options));
     return container.id;
   }

@@ -1,3 +1,5 @@
+import type { ContainerOptions } from '../manifest/types.js';
+
 /**
  * The narrow port to a container engine. reconcile/ talks only to this; one
  * dockerode implementation lives beside it, and tests use an in-memory fake.
@@ -37,16 +39,21 @@ export interface ContainerDetails extends ContainerSummary {
 
 export interface PortSpec {
   target: number;
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'sctp';
   published: number | null;
   hostIp: string;
 }
 
 export interface MountSpec {
-  type: 'volume' | 'bind';
+  type: 'volume' | 'bind' | 'tmpfs';
   source: string | null;
   target: string;
   readOnly: boolean;
+  selinux?: 'z' | 'Z';
+  noCopy?: true;
+  propagation?: string;
+  tmpfsBytes?: number;
+  tmpfsMode?: number;
 }
 
 export interface HealthcheckSpec {
@@ -75,6 +82,8 @@ export interface CreateContainer {
   network: string;
   /** DNS names on the network (the service name). */
   aliases: string[];
+  /** Further container options (user, tmpfs, ulimits, logging, …), each only when set. */
+  options?: ContainerOptions;
 }
 
 export interface ImageInfo {
@@ -101,7 +110,8 @@ export interface ContainerRuntime {
   inspectContainer(id: string): Promise<ContainerDetails | undefined>;
   /** undefined when the image is not present locally. */
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  pullImage(ref: string, auth?: RegistryAuth): Promise<void>;
+  /** platform (os/arch[/variant]) picks that variant of a multi-platform image. */
+  pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void>;
   createContainer(spec: CreateContainer): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** Stopping a stopped container is not an error. */
