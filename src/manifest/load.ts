@@ -74,7 +74,14 @@ function classify(documents: ParsedDocument[], validators: SchemaValidators, pro
       continue;
     }
     if (!validate(value)) {
-      problems.push(...schemaProblems(validate.errors ?? [], doc));
+      const buildOnly = kind === 'Service' && (value as Record<string, unknown>).build !== undefined && (value as Record<string, unknown>).image === undefined;
+      problems.push(
+        ...schemaProblems(validate.errors ?? [], doc).map((p) =>
+          buildOnly && p.path === '/image' && p.message === 'is required'
+            ? { ...p, message: 'has build but no image: stagecoach does not build images; build and push the image in CI, then name it in image' }
+            : p,
+        ),
+      );
       // The image is checked on its own too, so one run reports it beside the schema problems.
       const image = (value as Record<string, unknown>).image;
       const bad = kind === 'Service' && typeof image === 'string' ? imageProblem(image) : undefined;

@@ -36,7 +36,7 @@ export interface RawService extends RawOptions {
   volumes?: (string | LongVolume)[];
   healthcheck?: { test?: string | string[]; interval?: string; timeout?: string; retries?: number | string; start_period?: string; start_interval?: string; disable?: boolean };
   depends_on?: string[] | Record<string, { condition?: DependencyCondition }>;
-  labels?: Record<string, string | number | boolean> | string[];
+  labels?: Record<string, string | number | boolean | null> | string[];
   restart?: string;
   deploy?: {
     replicas?: number;
@@ -146,7 +146,7 @@ function normalizeLabels(raw: RawService, report: Report): Record<string, string
         const eq = entry.indexOf('=');
         return [eq < 0 ? entry : entry.slice(0, eq), eq < 0 ? '' : entry.slice(eq + 1), ['labels', i]];
       })
-    : Object.entries(raw.labels ?? {}).map(([k, v]) => [k, String(v), ['labels', k]]);
+    : Object.entries(raw.labels ?? {}).map(([k, v]) => [k, v === null ? '' : String(v), ['labels', k]]);
   for (const [key, value, where] of entries) {
     if (key.startsWith('io.stagecoach.')) report(where, `uses the reserved prefix io.stagecoach. (got ${describeValue(key)})`, 'key');
     else labels[key] = value;
