@@ -47,7 +47,7 @@ function planReplica(desired: ServiceManifest, replica: number, c: ObservedConta
   const base = { service: desired.name, replica, image: desired.spec.image, step };
   if (!c) {
     const reason = replica === 1 ? 'missing: no container for this service' : `missing: no container for replica ${replica}`;
-    return { ...base, kind: 'create', reasons: [reason] };
+    return { ...base, kind: 'create', reasons: [reason, ...(desired.notes ?? [])] };
   }
   const container = { id: c.id, name: c.name };
   const graceMs = c.spec?.stopGraceMs;
@@ -56,7 +56,7 @@ function planReplica(desired: ServiceManifest, replica: number, c: ObservedConta
   if (c.specHash !== desired.specHash) {
     const changes = c.spec ? diffSpecs(c.spec, desired.spec) : [];
     const reasons = changes.length > 0 ? [`spec changed: ${changes.map((x) => x.field).join(', ')}`] : ['spec hash differs (the running container predates this version of stagecoach)'];
-    return { ...base, kind: 'replace', container, graceMs, fromImage: c.image, changes, reasons: [...reasons, ...orderReason], order };
+    return { ...base, kind: 'replace', container, graceMs, fromImage: c.image, changes, reasons: [...reasons, ...orderReason, ...(desired.notes ?? [])], order };
   }
   const localId = actual.images[desired.spec.image];
   if (localId && c.imageId && localId !== c.imageId) {
