@@ -1,6 +1,8 @@
 import { parseDuration } from './duration.js';
 import { defaultSecretNames, splitCommand } from './normalize-service.js';
 import type { Report } from './normalize-service.js';
+import { normalizeNetworks } from './environment-networks.js';
+import type { RawNetwork } from './environment-networks.js';
 import type { EnvValue, EnvironmentManifest, PromotionMode, TestSpec } from './types.js';
 
 interface RawTest {
@@ -24,6 +26,7 @@ export interface RawEnvironment {
   promotion?: { from?: string; auto?: PromotionMode | false };
   profiles?: string[];
   volumes?: Record<string, { external?: boolean; name?: string } | null>;
+  networks?: Record<string, RawNetwork | null>;
 }
 
 export const environmentDefaults = {
@@ -101,5 +104,6 @@ export function normalizeEnvironment(raw: RawEnvironment, file: string, report: 
     ...(raw.volumes
       ? { volumes: Object.fromEntries(Object.entries(raw.volumes).map(([name, v]) => [name, { external: v?.external ?? false, name: v?.name ?? name }])) }
       : {}),
+    ...(raw.networks ? { networks: normalizeNetworks(raw.name, raw.networks) } : {}),
   };
 }

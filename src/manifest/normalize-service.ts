@@ -12,6 +12,8 @@ import { refuseFields } from './refusals.js';
 import { normalizeServiceEnvironment } from './service-environment.js';
 import type { RawOptions } from './service-options.js';
 import { normalizeOptions } from './service-options.js';
+import type { RawServiceNetworks } from './service-networks.js';
+import { normalizeServiceNetworks } from './service-networks.js';
 import type { LongVolume } from './service-volumes.js';
 import { normalizeVolumes } from './service-volumes.js';
 import type { ContainerSpec, DependencyCondition, EnvironmentManifest, Healthcheck, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
@@ -28,6 +30,7 @@ export interface RawService extends RawOptions {
   mem_limit?: number | string;
   cpus?: number | string;
   pids_limit?: number;
+  networks?: RawServiceNetworks;
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, unknown> | string[];
@@ -221,6 +224,8 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
   };
   const options = normalizeOptions(raw, ctx.report);
   if (options) spec.options = options;
+  const networks = normalizeServiceNetworks(raw.networks, ctx.environment, ctx.report);
+  if (networks) spec.networks = networks;
   refuseFields(raw as unknown as Record<string, unknown>, ctx.report);
   const fixedHostPort = ports.some((p) => p.published !== null);
   const asked = raw.deploy?.update_config?.order;

@@ -100,6 +100,24 @@ export interface ContainerSpec {
   init: boolean;
   /** Present only when the manifest sets one of them. */
   options?: ContainerOptions;
+  /** Networks joined besides (or aliases on) the default one, by their environment-level key; only when set. */
+  networks?: Record<string, NetworkAttachment>;
+}
+
+export interface NetworkDefinition {
+  /** The Docker network name: stagecoach-<env>-<key>, or the external name. */
+  name: string;
+  external: boolean;
+  internal: boolean;
+  driverOpts: Record<string, string>;
+  labels: Record<string, string>;
+  subnets: { subnet: string; gateway?: string; ipRange?: string }[];
+}
+
+/** How one service joins one network. */
+export interface NetworkAttachment {
+  aliases?: string[];
+  ipv4Address?: string;
 }
 
 export interface ServiceManifest {
@@ -156,6 +174,8 @@ export interface EnvironmentManifest {
   policy: { bindMounts: string[]; secretNames: string };
   /** Compose profiles active in this environment. */
   profiles?: string[];
+  /** Networks defined at environment level (besides the default one). */
+  networks?: Record<string, NetworkDefinition>;
   /** Volumes defined at environment level: external ones are joined by their own name. */
   volumes?: Record<string, { external: boolean; name: string }>;
   tests: TestSpec[];

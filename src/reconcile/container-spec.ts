@@ -3,11 +3,20 @@ import type { LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
 import type { Slot } from '../runtime/labels.js';
 import { containerName, labels, networkName, volumeName } from '../runtime/labels.js';
 import type { CreateContainer } from '../runtime/types.js';
+import { defaultNetwork } from '../manifest/service-networks.js';
 import type { SecretSource } from './secrets.js';
 import { resolveEnvironment } from './secrets.js';
 
 export function managedLabels(env: string): Record<string, string> {
   return { [labels.managed]: 'true', [labels.environment]: env };
+}
+
+/** The networks a service joins besides the environment's default one, by Docker name. */
+function extraNetworks(env: LoadedEnvironment, service: ServiceManifest): NonNullable<CreateContainer['extraNetworks']> {
+  const defined = env.environment.networks ?? {};
+  return Object.entries(service.spec.networks ?? {})
+    .filter(([key]) => key !== defaultNetwork && defined[key])
+    .map(([key, a]) => ({ name: defined[key]!.name, aliases: [service.name, ...(a.aliases ?? [])], ...(a.ipv4Address ? { ipv4Address: a.ipv4Address } : {}) }));
 }
 
 /** The engine-level container for one replica of a service, secrets resolved. Never log the result. */
@@ -37,7 +46,8 @@ export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, re
     stopGraceMs: spec.stopGraceMs,
     resources: spec.resources,
     network: networkName(env.name),
-    aliases: [service.name],
+    aliases: [service.name, ...(spec.networks?.[defaultNetwork]?.aliases ?? [])],
     ...(spec.options ? { options: spec.options } : {}),
+    ...(spec.networks ? { extraNetworks: extraNetworks(env, service) } : {}),
   };
 }

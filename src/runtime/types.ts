@@ -82,8 +82,16 @@ export interface CreateContainer {
   network: string;
   /** DNS names on the network (the service name). */
   aliases: string[];
+  /** Networks joined besides the main one, connected after create and before start. */
+  extraNetworks?: { name: string; aliases: string[]; ipv4Address?: string }[];
   /** Further container options (user, tmpfs, ulimits, logging, …), each only when set. */
   options?: ContainerOptions;
+}
+
+export interface NetworkOptions {
+  internal?: boolean;
+  driverOpts?: Record<string, string>;
+  subnets?: { subnet: string; gateway?: string; ipRange?: string }[];
 }
 
 export interface ImageInfo {
@@ -119,7 +127,11 @@ export interface ContainerRuntime {
   /** Removing a missing container is not an error. */
   removeContainer(id: string): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
-  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  ensureNetwork(name: string, labels: Record<string, string>, options?: NetworkOptions): Promise<void>;
+  /** Names of the networks carrying all these labels. */
+  listNetworks(labels: Record<string, string>): Promise<string[]>;
+  /** Removing a missing network is not an error; one still in use is. */
+  removeNetwork(name: string): Promise<void>;
   ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
   /** The last lines of a container's output (stdout and stderr). */
   logsTail(id: string, lines: number): Promise<string>;

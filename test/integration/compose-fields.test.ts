@@ -119,7 +119,7 @@ describe('every supported compose field reaches docker inspect', () => {
     ['ulimits', () => info.HostConfig.Ulimits, [{ Name: 'nofile', Soft: 1024, Hard: 2048 }]],
     ['shm_size: 64mb', () => info.HostConfig.ShmSize, 64 * 1024 * 1024],
     ['logging', () => info.HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } }],
-    ['stop_signal', () => info.Config.StopSignal, 'SIGINT'],
+    ['stop_signal', () => (info.Config as { StopSignal?: string }).StopSignal, 'SIGINT'],
     ['stop_grace_period', () => (info.Config as { StopTimeout?: number }).StopTimeout, 2],
     ['pids_limit', () => info.HostConfig.PidsLimit, 100],
     ['extra_hosts: HOST=IP', () => info.HostConfig.ExtraHosts, ['db.local:10.1.2.3']],

@@ -80,3 +80,26 @@ describe('compose shapes people write', () => {
     expect(problems).toEqual([expect.stringContaining('/image has build but no image: stagecoach does not build images')]);
   });
 });
+
+describe('networks', () => {
+  const envWith = (extra: string) => envYaml('testing', extra);
+  it('normalizes list and map forms; default is the environment network', async () => {
+    const env = await loadOne(
+      repoWith({
+        [`${T}/environment.yaml`]: envWith('networks:\n  back:\n    ipam:\n      config: [{ subnet: 10.9.0.0/24 }]\n  front:\n'),
+        [`${T}/web.yaml`]: serviceYaml('web', 'networks:\n  default: { aliases: [www] }\n  back: { ipv4_address: 10.9.0.5 }\n  front:\n'),
+      }),
+    );
+    expect(env.services[0]!.spec.networks).toEqual({ default: { aliases: ['www'] }, back: { ipv4Address: '10.9.0.5' }, front: {} });
+    expect(env.environment.networks!.back!.name).toBe('stagecoach-testing-back');
+  });
+
+  it.each([
+    ['', 'networks: [nope]\n', '/networks/0 names network "nope", which the environment does not define'],
+    ['networks:\n  back:\n', 'networks:\n  back: { ipv4_address: 10.0.0.5 }\n', '/networks/back/ipv4_address needs a network with a subnet'],
+    ['networks:\n  back:\n    ipam:\n      config: [{ subnet: 10.9.0.0/24 }]\n', 'networks:\n  back: { ipv4_address: 10.8.0.5 }\n', 'is not in the subnet of network back (10.9.0.0/24)'],
+  ])('refuses %j + %j', async (environment, service, message) => {
+    const problems = await problemsOf(repoWith({ [`${T}/environment.yaml`]: envWith(environment), [`${T}/web.yaml`]: serviceYaml('web', service) }));
+    expect(problems).toEqual([expect.stringContaining(message)]);
+  });
+});
