@@ -19,6 +19,7 @@ import { activeServices } from './profiles.js';
 import { imageProblem } from './normalize-service.js';
 import { interpolateDocument } from './interpolate-document.js';
 import { readVariables, secretNamesIn } from './variables.js';
+import { dataFiles, readBoundFiles, readConfigs } from './read-repo-files.js';
 
 export const environmentsDir = 'environments';
 
@@ -175,9 +176,21 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
     }
     documents.push(...parsed.documents);
   }
+  const data = dataFiles(documents);
+  if (data.size > 0) {
+    const manifestsOnly = documents.filter((d) => !data.has(d.file));
+    documents.splice(0, documents.length, ...manifestsOnly);
+    const kept = problems.filter((p) => !data.has(p.file));
+    problems.splice(0, problems.length, ...kept);
+  }
   const { environments, services: rawServices, environmentDocs, invalidServices } = classify(documents, validators, problems);
   const env = checkEnvironment(name, folder, environments, environmentDocs, problems);
   const envFiles = await readEnvFiles(rawServices, files, problems);
+  const repoFiles = await readBoundFiles(rawServices as unknown as { doc: ParsedDocument; raw: { volumes?: unknown[] } }[], files);
+  if (env) {
+    const configs = await readConfigs(env.doc, (env.doc.value as { configs?: Record<string, { file?: string; content?: string }> }).configs, files, problems);
+    if (configs) env.environment.configs = configs;
+  }
   const services: { doc: ParsedDocument; service: ServiceManifest }[] = rawServices.map(({ doc, raw }) => ({
     doc,
     service: normalizeService(raw, {
@@ -186,6 +199,7 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
       environment: env?.environment,
       envFiles,
       variables: variables.scope,
+      repoFiles,
       report: reporterFor(doc, problems),
     }),
   }));

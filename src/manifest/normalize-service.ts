@@ -16,7 +16,9 @@ import type { RawServiceNetworks } from './service-networks.js';
 import { normalizeServiceNetworks } from './service-networks.js';
 import type { LongVolume } from './service-volumes.js';
 import { normalizeVolumes } from './service-volumes.js';
-import type { ContainerSpec, DependencyCondition, EnvironmentManifest, Healthcheck, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
+import type { FilesContext, RawFileRef, RepoFileRead } from './service-files.js';
+import { normalizeConfigs, normalizeSecrets, repoBind } from './service-files.js';
+import type { ContainerSpec, FileMount, DependencyCondition, EnvironmentManifest, Healthcheck, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
 
 /** Reports a problem at a path inside the document being normalized. */
 export type Report = (segments: (string | number)[], message: string, at?: 'key' | 'value') => void;
@@ -31,6 +33,8 @@ export interface RawService extends RawOptions {
   cpus?: number | string;
   pids_limit?: number;
   networks?: RawServiceNetworks;
+  configs?: RawFileRef[];
+  secrets?: RawFileRef[];
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, unknown> | string[];
@@ -71,6 +75,8 @@ export interface NormalizeContext {
   environment: EnvironmentManifest | undefined;
   /** Parsed env_file contents by repo-relative path (absent when unreadable; already reported). */
   envFiles: ReadonlyMap<string, Record<string, string>>;
+  /** Repo files named by relative binds, read ahead (normalize is synchronous). */
+  repoFiles?: ReadonlyMap<string, RepoFileRead>;
   /** The environment's interpolation variables (.env), for variables listed without a value. */
   variables?: VariableScope;
   report: Report;
@@ -204,6 +210,8 @@ export function imageProblem(image: string): string | undefined {
 }
 
 export function normalizeService(raw: RawService, ctx: NormalizeContext): ServiceManifest {
+  const filesCtx: FilesContext = { file: ctx.file, environment: ctx.environment, repoFiles: ctx.repoFiles ?? new Map(), report: ctx.report, contents: {} };
+  const repoFiles: FileMount[] = [];
   const image = parseImageRef(raw.image);
   const problem = imageProblem(raw.image);
   if (problem) ctx.report(['image'], problem);
@@ -214,7 +222,10 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     entrypoint: splitCommand(raw.entrypoint, ['entrypoint'], ctx.report),
     environment: normalizeServiceEnvironment(raw, ctx),
     ports,
-    volumes: normalizeVolumes(raw.volumes, ctx.environment, ctx.report),
+    volumes: normalizeVolumes(raw.volumes, ctx.environment, ctx.report, (source, target, readOnly, where) => {
+      const file = repoBind(source, target, readOnly, where, filesCtx);
+      if (file) repoFiles.push(file);
+    }),
     healthcheck: normalizeHealthcheck(raw, ctx.report),
     labels: normalizeLabels(raw, ctx.report),
     restart: restartPolicy(raw),
@@ -224,6 +235,8 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
   };
   const options = normalizeOptions(raw, ctx.report);
   if (options) spec.options = options;
+  const files = [...repoFiles, ...normalizeConfigs(raw.configs, filesCtx), ...normalizeSecrets(raw.secrets, filesCtx)].sort((a, b) => a.target.localeCompare(b.target));
+  if (files.length) spec.files = files;
   const networks = normalizeServiceNetworks(raw.networks, ctx.environment, ctx.report);
   if (networks) spec.networks = networks;
   refuseFields(raw as unknown as Record<string, unknown>, ctx.report);
@@ -241,6 +254,7 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     updateOrderForced: fixedHostPort && asked !== 'stop-first',
     dependsOn: normalizeDependsOn(raw),
     pullPolicy: raw.pull_policy ?? serviceDefaults.pullPolicy,
+    ...(files.length ? { fileContents: filesCtx.contents } : {}),
     ...(raw.build === undefined ? {} : { notes: [`has build: stagecoach does not build images; it pulls ${spec.image} (build and push it in CI)`] }),
     ...(raw.profiles?.length ? { profiles: [...raw.profiles].sort() } : {}),
   };

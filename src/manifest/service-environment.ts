@@ -22,7 +22,9 @@ export function normalizeServiceEnvironment(raw: RawService, ctx: EnvironmentCon
   const env: Record<string, EnvValue> = {};
   const secretPattern = new RegExp(ctx.environment?.policy.secretNames ?? defaultSecretNames, 'i');
   const requireSecret = (name: string, value: EnvValue, where: (string | number)[], source: string) => {
-    if (typeof value === 'string' && value !== '' && secretPattern.test(name)) {
+    // DB_PASSWORD_FILE=/run/secrets/db_password names where a secret file is, not the secret.
+    const pathToSecretFile = /_FILE$/i.test(name) && typeof value === 'string' && value.startsWith('/');
+    if (typeof value === 'string' && value !== '' && secretPattern.test(name) && !pathToSecretFile) {
       ctx.report(where, `must be a secret reference ({ secret: NAME }), not a literal value${source} (got a literal of ${value.length} characters, not shown)`);
     }
   };

@@ -82,7 +82,10 @@ function bindProblem(source: string, allowed: readonly string[]): string | undef
   return `bind mount of host path ${normalized} is not allowed by this environment's policy.bindMounts (${policy})`;
 }
 
-export function normalizeVolumes(volumes: readonly (string | LongVolume)[] | undefined, environment: EnvironmentManifest | undefined, report: Report): Mount[] {
+/** Takes a relative bind of a repo file (it becomes a file copied in); false when it is not one. */
+export type RepoBind = (source: string, target: string, readOnly: boolean, where: (string | number)[]) => void;
+
+export function normalizeVolumes(volumes: readonly (string | LongVolume)[] | undefined, environment: EnvironmentManifest | undefined, report: Report, repoBind?: RepoBind): Mount[] {
   const mounts: Mount[] = [];
   const allowed = environment?.policy.bindMounts ?? [];
   (volumes ?? []).forEach((volume, i) => {
@@ -103,6 +106,10 @@ export function normalizeVolumes(volumes: readonly (string | LongVolume)[] | und
       }
       const defined = environment?.volumes?.[mount.source];
       if (defined?.external) mount = { ...mount, source: defined.name, external: true };
+    }
+    if (mount.type === 'bind' && repoBind && mount.source?.startsWith('.')) {
+      repoBind(mount.source, mount.target, mount.readOnly, ['volumes', i]);
+      return;
     }
     if (mount.type === 'bind') {
       const problem = bindProblem(mount.source ?? '', allowed);

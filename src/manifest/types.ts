@@ -100,6 +100,8 @@ export interface ContainerSpec {
   init: boolean;
   /** Present only when the manifest sets one of them. */
   options?: ContainerOptions;
+  /** Files copied in at create (repo files, configs, secrets); only when set. */
+  files?: FileMount[];
   /** Networks joined besides (or aliases on) the default one, by their environment-level key; only when set. */
   networks?: Record<string, NetworkAttachment>;
 }
@@ -112,6 +114,20 @@ export interface NetworkDefinition {
   driverOpts: Record<string, string>;
   labels: Record<string, string>;
   subnets: { subnet: string; gateway?: string; ipRange?: string }[];
+}
+
+/** A file copied into the container at create: from the repo, a config, or a secret resolved on the daemon host. */
+export interface FileMount {
+  target: string;
+  mode: number;
+  uid?: number;
+  gid?: number;
+  /** Repo path, config:<name> or secret:<name>: for messages. */
+  from: string;
+  /** Content hash (repo files and configs), so a changed file replaces the container. */
+  sha256?: string;
+  /** Secret name, resolved at create; its value is never hashed into a label. */
+  secret?: string;
 }
 
 /** How one service joins one network. */
@@ -135,6 +151,8 @@ export interface ServiceManifest {
   pullPolicy: PullPolicy;
   /** Things plan tells the reader (e.g. that the daemon does not build). */
   notes?: string[];
+  /** Contents of repo files and configs by target path (secrets are resolved at create). */
+  fileContents?: Record<string, string>;
   /** Compose profiles; the service deploys only when the environment activates one. Empty: always. */
   profiles?: string[];
 }
@@ -174,6 +192,8 @@ export interface EnvironmentManifest {
   policy: { bindMounts: string[]; secretNames: string };
   /** Compose profiles active in this environment. */
   profiles?: string[];
+  /** Configs defined at environment level, with their content. */
+  configs?: Record<string, { content: string }>;
   /** Networks defined at environment level (besides the default one). */
   networks?: Record<string, NetworkDefinition>;
   /** Volumes defined at environment level: external ones are joined by their own name. */

@@ -19,6 +19,20 @@ function extraNetworks(env: LoadedEnvironment, service: ServiceManifest): NonNul
     .map(([key, a]) => ({ name: defined[key]!.name, aliases: [service.name, ...(a.aliases ?? [])], ...(a.ipv4Address ? { ipv4Address: a.ipv4Address } : {}) }));
 }
 
+/** Repo files and configs with their content; secrets resolved on the daemon host (a missing one fails naming it). */
+function containerFiles(env: LoadedEnvironment, service: ServiceManifest, secrets: SecretSource): NonNullable<CreateContainer['files']> {
+  const files = service.spec.files ?? [];
+  const wanted = Object.fromEntries(files.filter((f) => f.secret).map((f) => [f.target, { secret: f.secret! }]));
+  const resolved = resolveEnvironment(wanted, secrets, `${env.name}/${service.name}`);
+  return files.map((f) => ({
+    path: f.target,
+    content: f.secret ? resolved[f.target]! : (service.fileContents?.[f.target] ?? ''),
+    mode: f.mode,
+    ...(f.uid === undefined ? {} : { uid: f.uid }),
+    ...(f.gid === undefined ? {} : { gid: f.gid }),
+  }));
+}
+
 /** The engine-level container for one replica of a service, secrets resolved. Never log the result. */
 export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, replica: number, slot: Slot, revision: string, secrets: SecretSource): CreateContainer {
   const spec = service.spec;
@@ -49,5 +63,6 @@ export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, re
     aliases: [service.name, ...(spec.networks?.[defaultNetwork]?.aliases ?? [])],
     ...(spec.options ? { options: spec.options } : {}),
     ...(spec.networks ? { extraNetworks: extraNetworks(env, service) } : {}),
+    ...(spec.files ? { files: containerFiles(env, service, secrets) } : {}),
   };
 }

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { DockerError } from '../errors.js';
 import { dockerConfigPath } from './connect.js';
 import { createBody } from './create-body.js';
+import { tarFiles } from './tar.js';
 import { demultiplex, toDetails, toSummary } from './docker-mapping.js';
 import { engineMessage, errorText, isConnectionError, shortId, statusOf } from './docker-errors.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
@@ -57,6 +58,11 @@ export class DockerRuntime implements ContainerRuntime {
       for (const net of spec.extraNetworks ?? []) {
         const EndpointConfig = { Aliases: net.aliases, ...(net.ipv4Address ? { IPAMConfig: { IPv4Address: net.ipv4Address } } : {}) };
         await this.call(`connect container ${spec.name} to network ${net.name}`, () => this.docker.getNetwork(net.name).connect({ Container: container.id, EndpointConfig }));
+      }
+      if (spec.files?.length) {
+        // Copied in through the API, so a remote engine gets them too; the archive holds secret values: never logged.
+        const archive = tarFiles(spec.files);
+        await this.call(`copy ${spec.files.length} file(s) into container ${spec.name}`, () => container.putArchive(archive, { path: '/' }));
       }
     } catch (error) {
       await container.remove({ force: true }).catch(() => undefined); // never leave a half-connected container behind

@@ -82,6 +82,8 @@ export interface CreateContainer {
   network: string;
   /** DNS names on the network (the service name). */
   aliases: string[];
+  /** Files written into the container after create and before start (repo files, configs, secrets): never logged. */
+  files?: { path: string; content: string; mode: number; uid?: number; gid?: number }[];
   /** Networks joined besides the main one, connected after create and before start. */
   extraNetworks?: { name: string; aliases: string[]; ipv4Address?: string }[];
   /** Further container options (user, tmpfs, ulimits, logging, …), each only when set. */

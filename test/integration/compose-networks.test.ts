@@ -58,7 +58,7 @@ describe('compose networks on a real engine', () => {
     expect(front.Internal).toBe(true);
     expect(front.Labels).toMatchObject({ 'io.stagecoach.environment': env, 'io.stagecoach.network': 'front' });
     const back = await docker.getNetwork(`stagecoach-${env}-back`).inspect();
-    expect(back.IPAM.Config).toEqual([expect.objectContaining({ Subnet: subnet })]);
+    expect(back.IPAM?.Config).toEqual([expect.objectContaining({ Subnet: subnet })]);
     expect((await docker.getNetwork(externalNet).inspect()).Labels).toEqual({ [TEST_LABEL]: env });
     expect(Object.keys(await networksOf('web')).sort()).toEqual([`stagecoach-${env}`, `stagecoach-${env}-front`].sort());
   });

@@ -68,7 +68,7 @@ describe('compose shapes people write', () => {
     ['network_mode: host\n', '/network_mode is a host-level option, refused unless the operator allows it with policy.hostOptions'],
     ['container_name: shop-web\n', '/container_name is refused: stagecoach names containers <environment>-<service>'],
     ['links: [db]\n', '/links is refused: links are legacy'],
-    ['volumes: ["./data:/var/lib/data"]\n', 'is a path relative to the compose file'],
+    ['volumes: ["./data:/var/lib/data"]\n', 'does not exist: only a file of the config repo can be copied into the container; for a directory that holds state use a named volume'],
     ['ports:\n  - target: 80\n    mode: ingress\n', 'mode ingress is the Swarm routing mesh'],
   ])('refuses %s with the reason', async (extra, message) => {
     const problems = await problemsOf(repoWith({ [`${T}/web.yaml`]: serviceYaml('web', extra) }));
@@ -101,5 +101,12 @@ describe('networks', () => {
   ])('refuses %j + %j', async (environment, service, message) => {
     const problems = await problemsOf(repoWith({ [`${T}/environment.yaml`]: envWith(environment), [`${T}/web.yaml`]: serviceYaml('web', service) }));
     expect(problems).toEqual([expect.stringContaining(message)]);
+  });
+});
+
+describe('secret policy details', () => {
+  it('a *_FILE variable holding a path is not a secret value', async () => {
+    const s = await load('environment:\n  POSTGRES_PASSWORD_FILE: /run/secrets/db_password\n');
+    expect(s.spec.environment).toEqual({ POSTGRES_PASSWORD_FILE: '/run/secrets/db_password' });
   });
 });
