@@ -51,7 +51,8 @@ export interface RawService extends RawOptions {
     resources?: { limits?: { cpus?: number | string; memory?: number | string; pids?: number }; reservations?: { cpus?: number | string; memory?: number | string } };
     restart_policy?: { condition?: 'none' | 'on-failure' | 'any'; max_attempts?: number };
   };
-  pull_policy?: PullPolicy;
+  pull_policy?: PullPolicy | 'if_not_present' | 'build';
+  scale?: number;
   stop_grace_period?: string;
   init?: boolean;
 }
@@ -249,11 +250,11 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     line: ctx.line,
     spec,
     specHash: specHash(spec),
-    replicas: raw.deploy?.replicas ?? serviceDefaults.replicas,
+    replicas: raw.deploy?.replicas ?? raw.scale ?? serviceDefaults.replicas,
     updateOrder,
     updateOrderForced: fixedHostPort && asked !== 'stop-first',
     dependsOn: normalizeDependsOn(raw),
-    pullPolicy: raw.pull_policy ?? serviceDefaults.pullPolicy,
+    pullPolicy: raw.pull_policy === undefined || raw.pull_policy === 'if_not_present' || raw.pull_policy === 'build' ? serviceDefaults.pullPolicy : raw.pull_policy,
     ...(files.length ? { fileContents: filesCtx.contents } : {}),
     ...(raw.build === undefined ? {} : { notes: [`has build: stagecoach does not build images; it pulls ${spec.image} (build and push it in CI)`] }),
     ...(raw.profiles?.length ? { profiles: [...raw.profiles].sort() } : {}),

@@ -44,6 +44,7 @@ export function refuseFields(raw: Record<string, unknown>, report: Report): void
       'key',
     );
   }
+  if (raw.pull_policy === 'build') report(['pull_policy'], 'build is refused: the daemon does not build images; build and push in CI, then use missing or always');
   if (raw.links !== undefined) report(['links'], 'is refused: links are legacy; services reach each other by service name on the environment network (add another name as an alias under networks)', 'key');
   const reservations = (raw.deploy as { resources?: { reservations?: { devices?: unknown } } } | undefined)?.resources?.reservations;
   if (reservations?.devices !== undefined) {

@@ -26,6 +26,10 @@ export interface RawOptions {
   mem_reservation?: number | string;
   cpu_shares?: number | string;
   group_add?: (string | number)[];
+  memswap_limit?: number | string;
+  cpuset?: string;
+  cpu_quota?: number | string;
+  cpu_period?: number | string;
   deploy?: { resources?: { reservations?: { cpus?: number | string; memory?: number | string } } };
 }
 
@@ -120,6 +124,10 @@ export function normalizeOptions(raw: RawOptions, report: Report): ContainerOpti
     memoryReservationBytes: size(raw.mem_reservation ?? reservations?.memory, raw.mem_reservation !== undefined ? ['mem_reservation'] : ['deploy', 'resources', 'reservations', 'memory'], report),
     cpuShares,
     groupAdd: raw.group_add?.map(String),
+    memorySwapBytes: raw.memswap_limit === undefined ? undefined : String(raw.memswap_limit) === '-1' ? -1 : size(raw.memswap_limit, ['memswap_limit'], report),
+    cpusetCpus: raw.cpuset,
+    cpuQuota: raw.cpu_quota === undefined ? undefined : Number(raw.cpu_quota),
+    cpuPeriod: raw.cpu_period === undefined ? undefined : Number(raw.cpu_period),
   };
   for (const key of Object.keys(options) as (keyof ContainerOptions)[]) if (options[key] === undefined) delete options[key];
   return Object.keys(options).length === 0 ? undefined : options;

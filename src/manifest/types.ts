@@ -66,6 +66,10 @@ export interface ContainerOptions {
   memoryReservationBytes?: number;
   cpuShares?: number;
   groupAdd?: string[];
+  memorySwapBytes?: number;
+  cpusetCpus?: string;
+  cpuQuota?: number;
+  cpuPeriod?: number;
 }
 
 export interface Healthcheck {

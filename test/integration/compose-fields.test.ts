@@ -65,6 +65,12 @@ mem_limit: 64mb
 mem_reservation: 32MiB
 cpu_shares: 512
 group_add: ["100"]
+memswap_limit: 128m
+cpuset: "0"
+cpu_quota: 50000
+cpu_period: 100000
+scale: 1
+pull_policy: if_not_present
 healthcheck:
   test: ["CMD", "true"]
   interval: 1s
@@ -132,6 +138,10 @@ describe('every supported compose field reaches docker inspect', () => {
     ['mem_reservation: 32MiB', () => info.HostConfig.MemoryReservation, 32 * 1024 * 1024],
     ['cpu_shares', () => info.HostConfig.CpuShares, 512],
     ['group_add', () => info.HostConfig.GroupAdd, ['100']],
+    ['memswap_limit', () => info.HostConfig.MemorySwap, 128 * 1024 * 1024],
+    ['cpuset', () => info.HostConfig.CpusetCpus, '0'],
+    ['cpu_quota', () => info.HostConfig.CpuQuota, 50000],
+    ['cpu_period', () => info.HostConfig.CpuPeriod, 100000],
     ['healthcheck retries as a string', () => info.Config.Healthcheck?.Retries, 3],
     ['deploy.restart_policy', () => info.HostConfig.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 }],
   ];

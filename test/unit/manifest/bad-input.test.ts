@@ -79,7 +79,7 @@ const cases: Case[] = [
     name: 'unknown field, allowed names listed',
     files: repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'flavour: vanilla\n') }),
     expected: [
-      `${T}/web.yaml:5:1: /flavour is not a known field (allowed: apiVersion, kind, name, image, command, entrypoint, environment, env_file, ports, volumes, healthcheck, depends_on, labels, restart, deploy, pull_policy, stop_grace_period, init, profiles, build, expose, user, working_dir, hostname, domainname, read_only, tmpfs, ulimits, shm_size, logging, stop_signal, pids_limit, extra_hosts, dns, dns_search, dns_opt, stdin_open, tty, platform, mem_limit, mem_reservation, cpus, cpu_shares, container_name, links, networks, privileged, cap_add, cap_drop, devices, network_mode, pid, ipc, security_opt, sysctls, runtime, userns_mode, cgroup_parent, cgroup, device_cgroup_rules, oom_kill_disable, oom_score_adj, group_add, configs, secrets)`,
+      `${T}/web.yaml:5:1: /flavour is not a known field (allowed: apiVersion, kind, name, image, command, entrypoint, environment, env_file, ports, volumes, healthcheck, depends_on, labels, restart, deploy, pull_policy, stop_grace_period, init, profiles, build, expose, user, working_dir, hostname, domainname, read_only, tmpfs, ulimits, shm_size, logging, stop_signal, pids_limit, extra_hosts, dns, dns_search, dns_opt, stdin_open, tty, platform, mem_limit, mem_reservation, cpus, cpu_shares, container_name, links, networks, privileged, cap_add, cap_drop, devices, network_mode, pid, ipc, security_opt, sysctls, runtime, userns_mode, cgroup_parent, cgroup, device_cgroup_rules, oom_kill_disable, oom_score_adj, group_add, configs, secrets, scale, memswap_limit, cpuset, cpu_quota, cpu_period)`,
     ],
   },
   {
