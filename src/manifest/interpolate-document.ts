@@ -60,7 +60,9 @@ export function interpolateDocument(doc: Document, file: string, scope: Variable
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return undefined;
       const segments = pathOf(doc, ancestors, node);
       const report = (message: string, index: number) => problems.push({ file, ...position(offsetOf(node, index)), path: toPointer(segments), message });
-      const listEnv = segments.length === 2 && segments[0] === 'environment' && typeof segments[1] === 'number';
+      // An environment block anywhere (also inside an x- fragment that a service merges in).
+      const inEnvironment = segments.length >= 2 && segments[segments.length - 2] === 'environment';
+      const listEnv = inEnvironment && typeof segments[segments.length - 1] === 'number';
       const eq = listEnv ? node.value.indexOf('=') : -1;
       const text = eq >= 0 ? node.value.slice(eq + 1) : node.value;
       const result = interpolate(text, scope);
@@ -73,7 +75,8 @@ export function interpolateDocument(doc: Document, file: string, scope: Variable
           node.value = `${node.value.slice(0, eq + 1)}${secretMarker}${result.secret}`;
           return undefined;
         }
-        if (segments.length === 2 && segments[0] === 'environment') return doc.createNode({ secret: result.secret }) as Node;
+        // Inside an x- fragment the use is not known yet: if it lands outside environment, the schema says so there.
+        if (inEnvironment || String(segments[0]).startsWith('x-')) return doc.createNode({ secret: result.secret }) as Node;
         report(`uses \${${result.secret}}, whose name looks secret: it becomes a secret reference, which only an environment value can hold`, 0);
         return undefined;
       }

@@ -83,6 +83,12 @@ describe('interpolation in manifests', () => {
     expect(env.services[0]!.spec.environment).toEqual({ REGION: 'eu', DB_PASSWORD: { secret: 'DB_PASSWORD' }, API_TOKEN: { secret: 'API_TOKEN' }, MOTD: 'line one\nline two' });
   });
 
+  it('secret references inside an x- fragment merged into environment', async () => {
+    const yaml = serviceYaml('web', 'x-env: &env\n  DB_PASSWORD: ${DB_PASSWORD}\n  LEVEL: info\nenvironment:\n  <<: *env\n  EXTRA: "1"\n');
+    const env = await loadOne(repoWith({ [`${T}/web.yaml`]: yaml }));
+    expect(env.services[0]!.spec.environment).toEqual({ DB_PASSWORD: { secret: 'DB_PASSWORD' }, LEVEL: 'info', EXTRA: '1' });
+  });
+
   it('never reads the daemon host environment', async () => {
     process.env.STAGECOACH_TEST_LEAK = 'leaked';
     const problems = await problemsOf(repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'environment:\n  A: ${STAGECOACH_TEST_LEAK}\n') }));
