@@ -105,14 +105,6 @@ export async function importCompose(input: ImportInput, validators: SchemaValida
     const service: Obj = { apiVersion: 'stagecoach/v1', kind: 'Service', name };
     for (const [field, v] of Object.entries(value)) if (!field.startsWith('x-')) service[field] = v;
     if (service.environment !== undefined) service.environment = secureEnvironment(name, service.environment, secret, secrets);
-    if (typeof value.container_name === 'string') {
-      delete service.container_name;
-      dropped.push({ service: rawName, field: 'container_name', reason: `stagecoach names containers <environment>-<service>; ${value.container_name} stays reachable as an alias on the default network` });
-      const nets = isObj(service.networks) ? service.networks : Object.fromEntries((Array.isArray(service.networks) ? service.networks : []).map((n) => [n, null]));
-      const def = isObj(nets.default) ? nets.default : {};
-      nets.default = { ...def, aliases: [...((def.aliases as string[]) ?? []), slug(value.container_name)] };
-      service.networks = nets;
-    }
     for (const p of Array.isArray(value.profiles) ? value.profiles : []) profiles.add(String(p));
     services[name] = service;
   }

@@ -53,6 +53,7 @@ export interface RawService extends RawOptions {
   };
   pull_policy?: PullPolicy | 'if_not_present' | 'build';
   scale?: number;
+  container_name?: string;
   stop_grace_period?: string;
   init?: boolean;
 }
@@ -241,9 +242,11 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
   const networks = normalizeServiceNetworks(raw.networks, ctx.environment, ctx.report);
   if (networks) spec.networks = networks;
   refuseFields(raw as unknown as Record<string, unknown>, ctx.report);
+  if (raw.container_name !== undefined) spec.containerName = raw.container_name;
   const fixedHostPort = ports.some((p) => p.published !== null);
+  const fixedName = raw.container_name !== undefined;
   const asked = raw.deploy?.update_config?.order;
-  const updateOrder: UpdateOrder = fixedHostPort ? 'stop-first' : (asked ?? serviceDefaults.updateOrder);
+  const updateOrder: UpdateOrder = fixedHostPort || fixedName ? 'stop-first' : (asked ?? serviceDefaults.updateOrder);
   return {
     name: raw.name,
     file: ctx.file,
@@ -252,7 +255,8 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     specHash: specHash(spec),
     replicas: raw.deploy?.replicas ?? raw.scale ?? serviceDefaults.replicas,
     updateOrder,
-    updateOrderForced: fixedHostPort && asked !== 'stop-first',
+    updateOrderForced: (fixedHostPort || fixedName) && asked !== 'stop-first',
+    ...((fixedHostPort || fixedName) && asked !== 'stop-first' ? { updateOrderReason: fixedHostPort ? 'stop-first: a fixed host port is published' : 'stop-first: container_name gives one live container the name' } : {}),
     dependsOn: normalizeDependsOn(raw),
     pullPolicy: raw.pull_policy === undefined || raw.pull_policy === 'if_not_present' || raw.pull_policy === 'build' ? serviceDefaults.pullPolicy : raw.pull_policy,
     ...(files.length ? { fileContents: filesCtx.contents } : {}),

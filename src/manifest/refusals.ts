@@ -37,12 +37,9 @@ export function refuseFields(raw: Record<string, unknown>, report: Report): void
     }
     report([field], `is a host-level option, refused unless the operator allows it with ${hostOptionsSetting} in the daemon settings file (got ${describeValue(raw[field])})`, 'key');
   }
-  if (raw.container_name !== undefined) {
-    report(
-      ['container_name'],
-      `is refused: stagecoach names containers <environment>-<service> so that environments share a host and an update can start the new container beside the old; other services reach this one by its service name (or list ${describeValue(raw.container_name)} under networks: { default: { aliases: [...] } }) (got ${describeValue(raw.container_name)})`,
-      'key',
-    );
+  const replicas = (raw.deploy as { replicas?: number } | undefined)?.replicas ?? (raw.scale as number | undefined) ?? 1;
+  if (raw.container_name !== undefined && replicas > 1) {
+    report(['container_name'], `allows one replica only: ${replicas} containers cannot share the name ${describeValue(raw.container_name)}`, 'key');
   }
   if (raw.pull_policy === 'build') report(['pull_policy'], 'build is refused: the daemon does not build images; build and push in CI, then use missing or always');
   if (raw.links !== undefined) report(['links'], 'is refused: links are legacy; services reach each other by service name on the environment network (add another name as an alias under networks)', 'key');

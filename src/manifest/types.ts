@@ -104,6 +104,8 @@ export interface ContainerSpec {
   init: boolean;
   /** Present only when the manifest sets one of them. */
   options?: ContainerOptions;
+  /** compose container_name: the container's name instead of <environment>-<service>. */
+  containerName?: string;
   /** Files copied in at create (repo files, configs, secrets); only when set. */
   files?: FileMount[];
   /** Networks joined besides (or aliases on) the default one, by their environment-level key; only when set. */
@@ -151,6 +153,8 @@ export interface ServiceManifest {
   updateOrder: UpdateOrder;
   /** Whether stop-first was forced by a fixed host port rather than asked for. */
   updateOrderForced: boolean;
+  /** Why the order was forced, for plan. */
+  updateOrderReason?: string;
   dependsOn: Record<string, DependencyCondition>;
   pullPolicy: PullPolicy;
   /** Things plan tells the reader (e.g. that the daemon does not build). */

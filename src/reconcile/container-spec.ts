@@ -1,7 +1,7 @@
 import { stableStringify } from '../manifest/hash.js';
 import type { LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
 import type { Slot } from '../runtime/labels.js';
-import { containerName, labels, networkName, volumeName } from '../runtime/labels.js';
+import { containerName, labels, networkName, slotSuffix, volumeName } from '../runtime/labels.js';
 import type { CreateContainer } from '../runtime/types.js';
 import { defaultNetwork } from '../manifest/service-networks.js';
 import type { SecretSource } from './secrets.js';
@@ -36,7 +36,8 @@ function containerFiles(env: LoadedEnvironment, service: ServiceManifest, secret
 /** The engine-level container for one replica of a service, secrets resolved. Never log the result. */
 export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, replica: number, slot: Slot, revision: string, secrets: SecretSource): CreateContainer {
   const spec = service.spec;
-  const name = containerName(env.name, service.name, replica, service.replicas, slot);
+  const fixed = spec.containerName;
+  const name = fixed ? `${fixed}${slot === 'current' ? '' : slotSuffix[slot]}` : containerName(env.name, service.name, replica, service.replicas, slot);
   return {
     name,
     image: spec.image,

@@ -86,6 +86,7 @@ beforeAll(async () => {
   repo = await ConfigRepo.create(env, `profiles: [web]\nvolumes:\n  media: { external: true, name: ${external} }\n`);
   await repo.write('.env', `TIER=backend\nREGION=eu-west\nMEDIA_VOLUME=media\n`);
   await repo.write('app.yaml', service);
+  await repo.write('named.yaml', `apiVersion: stagecoach/v1\nkind: Service\nname: named\nimage: ${BASE_IMAGE}\ncontainer_name: ${env}-custom-name\ninit: true\ncommand: ["sleep", "3600"]\n`);
   await repo.write('debug.yaml', `apiVersion: stagecoach/v1\nkind: Service\nname: debug\nimage: ${BASE_IMAGE}\nprofiles: [debug]\ncommand: ["sleep", "3600"]\n`);
   planOutput = (await repo.run('plan')).stdout;
   const applied = await repo.run('apply');
@@ -153,6 +154,18 @@ describe('every supported compose field reaches docker inspect', () => {
   it('runs as asked (healthy, as user 1000, read-only root)', async () => {
     const state = (await docker.getContainer(`${env}-app`).inspect()).State;
     expect(state.Running).toBe(true);
+  });
+
+  it('container_name: the container carries that name, on the environment network under its service name', async () => {
+    const named = await docker.getContainer(`${env}-custom-name`).inspect();
+    expect(named.Config.Labels['io.stagecoach.service']).toBe('named');
+    expect(named.NetworkSettings.Networks[`stagecoach-${env}`]?.Aliases).toContain('named');
+    await repo.write('named.yaml', `apiVersion: stagecoach/v1\nkind: Service\nname: named\nimage: ${BASE_IMAGE}\ncontainer_name: ${env}-custom-name\ninit: true\ncommand: ["sleep", "3601"]\n`);
+    const replan = await repo.run('plan');
+    expect(replan.stdout).toContain('stop-first: container_name gives one live container the name');
+    const applied = await repo.run('apply');
+    expect(applied.stderr + applied.stdout).toContain(`${env}: converged`);
+    expect((await docker.getContainer(`${env}-custom-name`).inspect()).Config.Cmd).toEqual(['sleep', '3601']);
   });
 
   it('profiles: a service whose profile is not active is not deployed', async () => {

@@ -53,7 +53,7 @@ describe('import-compose on fixtures shaped like real projects', () => {
       for (const [name, service] of Object.entries(compose.services)) {
         if (!eligible(service)) continue;
         eligibleCount++;
-        const lost = result.dropped.filter((d) => d.service === name && d.field !== 'container_name');
+        const lost = result.dropped.filter((d) => d.service === name);
         if (lost.length === 0 && result.files[`environments/${project}/${name}.yaml`]) carried++;
         else notCarried.push(`${project}/${name}: ${lost.map((d) => d.reason).join('; ')}`);
       }
@@ -63,12 +63,12 @@ describe('import-compose on fixtures shaped like real projects', () => {
     expect(rate).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('shop: secrets, profiles, container_name as alias, build beside image, files copied', async () => {
+  it('shop: secrets, profiles, container_name kept, build beside image, files copied', async () => {
     const result = await importProject('shop', 'docker-compose.yml');
     expect(result.secrets).toEqual(['db-postgres-password']);
     expect(result.files['environments/shop/nginx/nginx.conf']).toContain('proxy_pass');
     expect(result.files['environments/shop/proxy.yaml']).toContain('shop-proxy');
-    expect(result.dropped.map((d) => d.field)).toEqual(expect.arrayContaining(['container_name', 'profiles']));
+    expect(result.dropped.map((d) => d.field)).toEqual(['profiles']);
     const load = await loadRepo(memoryRepo(result.files), validators);
     const env = load.environments[0]!.loaded!;
     expect(env.services.map((s) => s.name).sort()).toEqual(['api', 'cache', 'db', 'migrate', 'proxy', 'worker']);

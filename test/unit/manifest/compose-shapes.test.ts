@@ -37,6 +37,12 @@ describe('compose shapes people write', () => {
     check(await load(extra));
   });
 
+  it('container_name names the container and forces stop-first', async () => {
+    const s = await load('container_name: shop-web\n');
+    expect(s.spec.containerName).toBe('shop-web');
+    expect(s).toMatchObject({ updateOrder: 'stop-first', updateOrderForced: true, updateOrderReason: 'stop-first: container_name gives one live container the name' });
+  });
+
   it('a service without new options keeps its old spec hash shape (no options key)', async () => {
     expect((await load('')).spec).not.toHaveProperty('options');
   });
@@ -66,7 +72,7 @@ describe('compose shapes people write', () => {
     ['privileged: true\n', '/privileged is a host-level option, refused unless the operator allows it with policy.hostOptions'],
     ['cap_add: [NET_ADMIN]\n', '/cap_add is a host-level option, refused unless the operator allows it with policy.hostOptions'],
     ['network_mode: host\n', '/network_mode is a host-level option, refused unless the operator allows it with policy.hostOptions'],
-    ['container_name: shop-web\n', '/container_name is refused: stagecoach names containers <environment>-<service>'],
+    ['container_name: shop-web\ndeploy: { replicas: 2 }\n', '/container_name allows one replica only: 2 containers cannot share the name "shop-web"'],
     ['links: [db]\n', '/links is refused: links are legacy'],
     ['volumes: ["./data:/var/lib/data"]\n', 'does not exist: only a file of the config repo can be copied into the container; for a directory that holds state use a named volume'],
     ['ports:\n  - target: 80\n    mode: ingress\n', 'mode ingress is the Swarm routing mesh'],
