@@ -18,7 +18,7 @@ import { crossCheckServices } from './cross-checks.js';
 import { activeServices } from './profiles.js';
 import { imageProblem } from './normalize-service.js';
 import { interpolateDocument } from './interpolate-document.js';
-import { readVariables, secretNamesIn } from './variables.js';
+import { environmentPreview, readVariables } from './variables.js';
 import { dataFiles, readBoundFiles, readConfigs } from './read-repo-files.js';
 
 export const environmentsDir = 'environments';
@@ -167,7 +167,7 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
     if (read.ok) texts.set(file, read.text);
     else problems.push(read.problem);
   }
-  const variables = await readVariables(files, folder, secretNamesIn(texts), problems);
+  const variables = await readVariables(files, folder, environmentPreview(texts), problems);
   for (const [file, text] of texts) {
     const parsed = parseYamlFile(file, text, { transform: (doc, position) => interpolateDocument(doc, file, variables.scope, position) });
     problems.push(...parsed.problems);

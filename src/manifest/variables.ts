@@ -19,29 +19,38 @@ export interface Variables {
  * interpolation (which happens while parsing) needs it. Falls back to the
  * default when absent or invalid; the full load reports an invalid one.
  */
-export function secretNamesIn(texts: ReadonlyMap<string, string>): string {
-  for (const text of texts.values()) {
+export function environmentPreview(texts: ReadonlyMap<string, string>): { secretNames: string; variables: Record<string, string>; file?: string } {
+  for (const [file, text] of texts) {
     if (!/^kind:\s*["']?Environment/m.test(text)) continue;
     for (const doc of parseAllDocuments(text, { schema: 'core' }) as unknown as { toJS(options: { maxAliasCount: number }): unknown }[]) {
       try {
-        const value = doc.toJS({ maxAliasCount: 100 }) as { kind?: unknown; policy?: { secretNames?: unknown } } | null;
-        const names = value?.kind === 'Environment' ? value.policy?.secretNames : undefined;
+        const value = doc.toJS({ maxAliasCount: 100 }) as { kind?: unknown; policy?: { secretNames?: unknown }; variables?: unknown } | null;
+        if (value?.kind !== 'Environment') continue;
+        let secretNames = defaultSecretNames;
+        const names = value.policy?.secretNames;
         if (typeof names === 'string') {
-          new RegExp(names, 'i');
-          return names;
+          try {
+            new RegExp(names, 'i');
+            secretNames = names;
+          } catch {
+            // the full load reports an invalid expression
+          }
         }
+        const raw = value.variables && typeof value.variables === 'object' ? (value.variables as Record<string, unknown>) : {};
+        const variables = Object.fromEntries(Object.entries(raw).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v)).map(([k, v]) => [k, String(v)]));
+        return { secretNames, variables, file };
       } catch {
         // malformed: the real parse reports it
       }
     }
   }
-  return defaultSecretNames;
+  return { secretNames: defaultSecretNames, variables: {} };
 }
 
 /** Reads `<folder>/.env`; a missing file is no variables. Secret-looking names in it are refused: secrets never live in git. */
-export async function readVariables(files: RepoFiles, folder: string, secretNames: string, problems: Problem[]): Promise<Variables> {
+export async function readVariables(files: RepoFiles, folder: string, preview: ReturnType<typeof environmentPreview>, problems: Problem[]): Promise<Variables> {
   const file = `${folder}/${variablesFile}`;
-  const secret = new RegExp(secretNames, 'i');
+  const secret = new RegExp(preview.secretNames, 'i');
   const read = await files.read(file);
   const values = new Map<string, string>();
   if (!read.ok && read.problem.message !== 'does not exist') problems.push(read.problem);
@@ -59,6 +68,13 @@ export async function readVariables(files: RepoFiles, folder: string, secretName
       }
       values.set(name, value);
     }
+  }
+  for (const [name, value] of Object.entries(preview.variables)) {
+    if (secret.test(name)) {
+      problems.push({ file: preview.file ?? folder, path: `/variables/${name}`, message: `defines ${name}, whose name looks secret; secrets never live in git: remove it, and \${${name}} becomes the secret reference { secret: ${name} }` });
+      continue;
+    }
+    values.set(name, value); // environment.yaml wins over .env
   }
   return { file, values, scope: { lookup: (name) => values.get(name), isSecret: (name) => secret.test(name) } };
 }

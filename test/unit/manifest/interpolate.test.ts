@@ -89,6 +89,19 @@ describe('interpolation in manifests', () => {
     expect(env.services[0]!.spec.environment).toEqual({ DB_PASSWORD: { secret: 'DB_PASSWORD' }, LEVEL: 'info', EXTRA: '1' });
   });
 
+  it('environment-level variables win over .env; secret-looking ones are refused', async () => {
+    const files = repoWith({
+      [`${T}/environment.yaml`]: 'apiVersion: stagecoach/v1\nkind: Environment\nname: testing\nvariables:\n  TAG: "1.35"\n',
+      [`${T}/.env`]: 'TAG=1.34\nLEVEL=info\n',
+      [`${T}/web.yaml`]: serviceYaml('web', 'environment:\n  LEVEL: ${LEVEL}\n', 'busybox:${TAG}'),
+    });
+    const env = await loadOne(files);
+    expect(env.services[0]!.spec.image).toBe('busybox:1.35');
+    expect(env.services[0]!.spec.environment).toEqual({ LEVEL: 'info' });
+    const problems = await problemsOf({ ...files, [`${T}/environment.yaml`]: 'apiVersion: stagecoach/v1\nkind: Environment\nname: testing\nvariables:\n  API_TOKEN: abc\n' });
+    expect(problems).toEqual([expect.stringContaining('/variables/API_TOKEN defines API_TOKEN, whose name looks secret')]);
+  });
+
   it('never reads the daemon host environment', async () => {
     process.env.STAGECOACH_TEST_LEAK = 'leaked';
     const problems = await problemsOf(repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'environment:\n  A: ${STAGECOACH_TEST_LEAK}\n') }));
