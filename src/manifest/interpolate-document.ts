@@ -14,10 +14,13 @@ export const secretMarker = '\u0000secret:';
 
 type Position = (offset: number) => { line: number; column: number };
 
-/** A plain scalar is re-typed after substitution, as compose parses the substituted text: `${REPLICAS:-2}` is the number 2. */
+/**
+ * A plain scalar is re-typed after substitution, as compose casts it: `${REPLICAS:-2}` is the number 2.
+ * Whole numbers and booleans only: a decimal such as a version "1.10" stays text (fields
+ * that take decimals, like cpus, accept text too).
+ */
 function retype(text: string): string | number | boolean {
-  if (/^[-+]?(0|[1-9][0-9]*)$/.test(text)) return Number(text);
-  if (/^[-+]?([0-9]*\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+  if (/^[-+]?(0|[1-9][0-9]{0,14})$/.test(text)) return Number(text);
   if (/^(true|True|TRUE)$/.test(text)) return true;
   if (/^(false|False|FALSE)$/.test(text)) return false;
   return text;
@@ -30,7 +33,7 @@ function offsetOf(node: Scalar, index: number): number {
   return block ? start : start + index + (quoted ? 1 : 0);
 }
 
-function pathOf(doc: Document, ancestors: readonly unknown[], node: unknown): (string | number)[] {
+function pathOf(ancestors: readonly unknown[], node: unknown): (string | number)[] {
   const segments: (string | number)[] = [];
   const chain = [...ancestors, node];
   for (let i = 0; i < chain.length; i++) {
@@ -44,7 +47,6 @@ function pathOf(doc: Document, ancestors: readonly unknown[], node: unknown): (s
       if (pair && isScalar(pair.key)) segments.push(String(pair.key.value));
     }
   }
-  void doc;
   return segments;
 }
 
@@ -58,7 +60,7 @@ export function interpolateDocument(doc: Document, file: string, scope: Variable
   visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return undefined;
-      const segments = pathOf(doc, ancestors, node);
+      const segments = pathOf(ancestors, node);
       const report = (message: string, index: number) => problems.push({ file, ...position(offsetOf(node, index)), path: toPointer(segments), message });
       // An environment block anywhere (also inside an x- fragment that a service merges in).
       const inEnvironment = segments.length >= 2 && segments[segments.length - 2] === 'environment';

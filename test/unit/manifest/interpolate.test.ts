@@ -59,7 +59,7 @@ describe('interpolation in manifests', () => {
   it('takes values from the environment folder .env, re-types plain scalars and keeps $$', async () => {
     const env = await loadOne(
       repoWith({
-        [`${T}/.env`]: 'TAG=1.35\nREPLICAS=2\nLEVEL=debug\n',
+        [`${T}/.env`]: 'TAG=1.35\nREPLICAS=2\nLEVEL=1.10\n',
         [`${T}/web.yaml`]: serviceYaml(
           'web',
           'deploy:\n  replicas: ${REPLICAS:-1}\nenvironment:\n  LEVEL: ${LEVEL}\n  LITERAL: "$$HOME"\n  DB_PASSWORD: ${DB_PASSWORD}\n  - ignored\n'.replace('  - ignored\n', ''),
@@ -70,7 +70,7 @@ describe('interpolation in manifests', () => {
     const web = env.services[0]!;
     expect(web.spec.image).toBe('busybox:1.35');
     expect(web.replicas).toBe(2);
-    expect(web.spec.environment).toEqual({ LEVEL: 'debug', LITERAL: '$HOME', DB_PASSWORD: { secret: 'DB_PASSWORD' } });
+    expect(web.spec.environment).toEqual({ LEVEL: '1.10', LITERAL: '$HOME', DB_PASSWORD: { secret: 'DB_PASSWORD' } });
   });
 
   it('list-form environment: secrets, values from .env for bare names, multi-line values', async () => {
