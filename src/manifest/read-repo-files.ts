@@ -66,5 +66,10 @@ export function dataFiles(documents: readonly ParsedDocument[]): Set<string> {
       }
     }
   }
+  // A file that holds a manifest stays one, even if a service also mounts it.
+  for (const doc of documents) {
+    const kind = (doc.value as { kind?: unknown } | null)?.kind;
+    if (kind === 'Service' || kind === 'Environment') named.delete(doc.file);
+  }
   return named;
 }
