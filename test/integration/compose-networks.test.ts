@@ -9,10 +9,27 @@ const env = uniqueName('composenet').replace(/[-.]/g, '');
 const externalNet = `${env}-shared`;
 let docker: Docker;
 let repo: ConfigRepo;
-// A /24 unlikely to clash with other tests' networks on the shared engine.
-const octet = 100 + Math.floor(Math.random() * 100);
-const subnet = `172.31.${octet}.0/24`;
-const fixedIp = `172.31.${octet}.10`;
+// A /24 that no network on the shared engine overlaps (chosen in beforeAll).
+let subnet = '';
+let fixedIp = '';
+
+const toInt = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+function range(cidr: string): [number, number] {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(toInt(base!) / size) * size;
+  return [start, start + size - 1];
+}
+
+async function freeSubnet(): Promise<string> {
+  const taken = (await docker.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s && s.includes('.')));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}.0/24`;
+    const [a, b] = range(candidate);
+    if (taken.every((t) => { const [c, d] = range(t); return b < c || a > d; })) return candidate;
+  }
+  throw new Error('no free /24 subnet under 10.200.0.0/12 on this engine');
+}
 
 const environmentYaml = (withFront: boolean) => `networks:
   back:
@@ -27,6 +44,8 @@ const svc = (name: string, networks: string) => `apiVersion: stagecoach/v1\nkind
 beforeAll(async () => {
   docker = await requireDocker();
   await requireImage(docker);
+  subnet = await freeSubnet();
+  fixedIp = subnet.replace(/0\/24$/, '10');
   await docker.createNetwork({ Name: externalNet, Labels: { [TEST_LABEL]: env } });
   repo = await ConfigRepo.create(env, environmentYaml(true));
   await repo.write('api.yaml', svc('api', `networks:\n  default:\n    aliases: [api-legacy]\n  back:\n    aliases: [api.internal]\n    ipv4_address: ${fixedIp}\n  shared:\n`));
