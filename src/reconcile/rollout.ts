@@ -35,7 +35,7 @@ async function ensureImage(ctx: ApplyContext, service: ServiceManifest, replica:
   }
   ctx.emit(service.name, replica, 'pulling', `pulling ${image}`);
   try {
-    await ctx.runtime.pullImage(image);
+    await ctx.runtime.pullImage(image, undefined, service.spec.options?.platform);
   } catch (error) {
     throw new DeployError(`image ${image} is not present on ${ctx.runtime.host} and could not be pulled: ${errorText(error)}`, { cause: error, transient: isStagecoachError(error) && error.transient });
   }

@@ -133,6 +133,14 @@ export class FakeRuntime implements ContainerRuntime {
     this.networks.add(name);
   }
 
+  async listNetworks(): Promise<string[]> {
+    return [...this.networks].sort();
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    if (this.networks.delete(name)) this.writes.push(`remove network ${name}`);
+  }
+
   async ensureVolume(name: string): Promise<void> {
     if (!this.volumes.has(name)) this.writes.push(`volume ${name}`);
     this.volumes.add(name);
