@@ -2,11 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../manifest/duration.js';
 import { parseYamlFile } from '../manifest/parse.js';
+import type { ParsedDocument } from '../manifest/parse.js';
 import type { Problem } from '../manifest/problem.js';
 import { compareProblems, formatProblem } from '../manifest/problem.js';
 import { schemaProblems } from '../manifest/schema-problems.js';
 import type { SchemaValidators } from '../manifest/schemas.js';
 import { UsageError } from '../errors.js';
+import type { NotificationSettings } from '../notify/sinks.js';
+import { loadNotifications } from './notifications.js';
+import type { RawNotifications } from './notifications.js';
 
 /** The daemon's settings, merged and validated: one object, built once at start. */
 export interface Settings {
@@ -22,6 +26,8 @@ export interface Settings {
   webhookSecret: string | undefined;
   apiToken: string | undefined;
   secretsDir: string | undefined;
+  /** Where pipeline events are sent (settings file only); undefined when none are configured. */
+  notifications: NotificationSettings | undefined;
 }
 
 /** Command-line flags of `stagecoach run`, as parsed. */
@@ -45,9 +51,10 @@ interface RawSettings {
   logLevel?: string;
   webhookSecret?: { file?: string; env?: string };
   apiToken?: { file?: string; env?: string };
+  notifications?: RawNotifications;
 }
 
-const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken'>, string> = {
+const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'notifications'>, string> = {
   repo: 'STAGECOACH_REPO',
   branch: 'STAGECOACH_BRANCH',
   environments: 'STAGECOACH_ENV',
@@ -101,6 +108,7 @@ function readSecret(name: string, env: NodeJS.ProcessEnv, ref: { file?: string; 
 export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: string, validators: SchemaValidators): Settings {
   const problems: Problem[] = [];
   let fileRaw: RawSettings = {};
+  let fileDoc: ParsedDocument | undefined;
   const configFile = flags.config ?? env.STAGECOACH_CONFIG;
   if (configFile) {
     const full = path.resolve(cwd, configFile);
@@ -115,7 +123,10 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     const doc = parsed.documents[0];
     if (doc) {
       if (!validators.Settings(doc.value)) problems.push(...schemaProblems(validators.Settings.errors ?? [], doc).sort(compareProblems));
-      else fileRaw = doc.value as RawSettings;
+      else {
+        fileRaw = doc.value as RawSettings;
+        fileDoc = doc;
+      }
     }
   }
   const envRaw: RawSettings = defined({
@@ -132,6 +143,7 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
   const merged: RawSettings = { ...fileRaw, ...envRaw, ...flagRaw };
   const webhookSecret = readSecret('STAGECOACH_WEBHOOK_SECRET', env, fileRaw.webhookSecret, problems);
   const apiToken = readSecret('STAGECOACH_API_TOKEN', env, fileRaw.apiToken, problems);
+  const notifications = loadNotifications(fileRaw.notifications, fileDoc, env, path.dirname(path.resolve(cwd, configFile ?? '.')), problems);
   if (problems.length > 0) throw new UsageError(`invalid settings:\n${problems.map(formatProblem).join('\n')}`);
   const [host, port] = splitListen(merged.listen ?? '127.0.0.1:7420');
   const repo = merged.repo && !/^[a-z][a-z0-9+.-]*:\/\//i.test(merged.repo) && !/^[^/]+@[^:]+:/.test(merged.repo) ? path.resolve(cwd, merged.repo) : merged.repo;
@@ -146,6 +158,7 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     webhookSecret,
     apiToken,
     secretsDir: env.STAGECOACH_SECRETS_DIR,
+    notifications,
   };
 }
 

@@ -12,6 +12,7 @@ export const schemaFiles = {
   Service: 'service.schema.json',
   Settings: 'settings.schema.json',
   PromotionMarker: 'promotion-marker.schema.json',
+  Notification: 'notification.schema.json',
 } as const;
 export type SchemaName = keyof typeof schemaFiles;
 
