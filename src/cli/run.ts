@@ -24,6 +24,10 @@ import { createRequestHandler } from '../server/http.js';
 import { GitRepository } from '../git/repository.js';
 import { seedExampleRepo } from '../git/seed.js';
 import { isLocalPath, watchLocalRepo } from '../source/watch.js';
+import { fetchPost } from '../notify/http-port.js';
+import { createNotifyMetrics } from '../notify/metrics.js';
+import { Notifier } from '../notify/notifier.js';
+import { notificationFromDecision } from '../notify/from-store.js';
 import type { CliIo } from './io.js';
 import { exitCodes } from './io.js';
 
@@ -137,6 +141,10 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     if (!step) steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock })));
     return step;
   };
+  const notifications = settings.notifications;
+  const notifier = notifications?.sinks.length
+    ? new Notifier({ settings: notifications, context: { repo: repo.displayUrl, branch: settings.branch, pageUrl: notifications.pageUrl }, post: fetchPost(), metrics: createNotifyMetrics(metrics.registry), log: log.child({ component: 'notify' }) })
+    : undefined;
   daemon = new Daemon({
     git: repo,
     branch: settings.branch,
@@ -159,6 +167,11 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     })(),
   });
   for (const runtime of runtimes.values()) unfollow.push(followEngine(runtime, daemon, log));
+  // Notifications hear every stored decision; notify() returns at once and never throws.
+  if (notifier) daemon.store.subscribe((event) => {
+    const notification = notificationFromDecision(event);
+    if (notification) notifier.notify(notification);
+  });
 
   server.on('request', createRequestHandler({ daemon, metrics, log, branch: settings.branch, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken }));
   const address = server.address();
@@ -177,6 +190,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   log.info({ signal }, 'stopping: finishing the step in flight');
   io.out(`stagecoach: ${signal}: finishing the step in flight, then exiting`);
   await daemon.stop();
+  await notifier?.stop();
   for (const stop of unfollow) stop();
   await watcher?.close();
   await closeServer();

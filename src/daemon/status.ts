@@ -39,7 +39,17 @@ export interface EnvironmentStatus {
   blocked: string[];
   /** The promotion gate: where images must have passed, and whether they did. */
   gate: { from: string; state: 'open' | 'blocked' } | null;
-  lastMarker: { result: string; revision: string; at: string; commit: string; tests: string } | null;
+  lastMarker: {
+    result: string;
+    revision: string;
+    at: string;
+    commit: string;
+    tests: string;
+    /** The images the marker verified (absent for a marker read back from history after a restart, until the index has them). */
+    images?: { service: string; image: string }[];
+    /** Every test of the marker, when this daemon ran them. */
+    results?: { name: string; result: string; message: string }[];
+  } | null;
   /** Proposals waiting for a person to merge them. */
   proposals: { branch: string; commit: string; images: string[]; at: string }[];
   lastReconcile: { at: string; durationMs: number; outcome: string } | null;

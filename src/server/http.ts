@@ -8,7 +8,7 @@ import type { Trigger } from '../daemon/work-queue.js';
 import { judgeWebhook, webhookProviders } from '../source/webhooks.js';
 import type { WebhookProvider } from '../source/webhooks.js';
 import { BodyTooLarge, readBody } from './body.js';
-import { statusPage } from './status-page.js';
+import { pageRoute } from './page/routes.js';
 
 /** What the server needs of the daemon: immutable status snapshots and a way to ask for work. */
 export interface DaemonControl {
@@ -77,7 +77,11 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps
   if (method === 'GET' && url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
   if (method === 'GET' && url.pathname === '/readyz') return send(res, status.ready ? 200 : 503, { ready: status.ready });
   if (method === 'GET' && url.pathname === '/metrics') return send(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
-  if (method === 'GET' && url.pathname === '/') return send(res, 200, statusPage(status), 'text/html; charset=utf-8');
+  const page = pageRoute(method, url.pathname, () => status);
+  if (page) {
+    res.writeHead(page.status, page.headers);
+    return void res.end(method === 'HEAD' ? undefined : page.body);
+  }
   if (method === 'GET' && url.pathname === '/api/v1/environments') return send(res, 200, status);
   const envMatch = /^\/api\/v1\/environments\/([^/]+)$/.exec(url.pathname);
   if (method === 'GET' && envMatch) {
