@@ -148,6 +148,34 @@ describe('the pipeline page in a real browser', () => {
     const footer = await page.locator('footer').boundingBox();
     await page.screenshot({ path: await artifactPath('page', '2-proposal-and-block.png'), clip: { x: 0, y: 0, width: 1440, height: Math.ceil((footer?.y ?? 880) + (footer?.height ?? 20)) } });
 
+    // Contrast: every piece of text against the background it is drawn on, WCAG 2 ratio >= 4.5.
+    const lowContrast = await page.evaluate(() => {
+      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const lum = ([r, g, b]: number[]) => {
+        const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
+      };
+      const background = (el: Element | null): number[] => {
+        for (; el; el = el.parentElement) {
+          const c = rgb(getComputedStyle(el).backgroundColor);
+          if (c.length === 3 || (c[3] ?? 0) > 0) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      const out: string[] = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement!;
+        if (!n.textContent?.trim() || el.closest('.visually-hidden, .skip')) continue;
+        const fg = lum(rgb(getComputedStyle(el).color));
+        const bg = lum(background(el));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        if (ratio < 4.5) out.push(`${ratio.toFixed(2)} ${n.textContent.trim().slice(0, 30)}`);
+      }
+      return out;
+    });
+    expect(lowContrast).toEqual([]);
+
     // Keyboard: the skip link comes first and lands in the pipeline; the decisions open with Enter and stay open across updates.
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to the pipeline');
