@@ -242,7 +242,7 @@ export class Daemon {
       const result = await this.deps.deployFor(env.environment).deploy({ env, revision, services: current?.services ?? [], failed: this.failed.get(env.name), autoApply: env.environment.sync.auto, trigger, signal, progress });
       if (result.failed) this.failed.set(env.name, result.failed);
       else this.failed.delete(env.name);
-      this.store.patch(env.name, step.deployPatch(result, revision));
+      this.store.patch(env.name, step.deployPatch(result, revision, (this.store.environment(env.name)?.blocked.length ?? 0) > 0));
       this.deps.metrics.setState(env.name, result.state);
       if (result.applied) this.deps.metrics.setRevision(env.name, revision);
       if (result.transient.length) outcome.retry.push(env.name);

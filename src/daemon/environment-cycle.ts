@@ -41,9 +41,10 @@ export function gateStep(env: LoadedEnvironment, revision: string, current: Envi
   return { blocked: true, patch: { gate, blocked: reasons, state: 'blocked', revision: { desired: revision }, decisions: changed ? [{ at: now, kind: 'block', revision, reason }] : [] } };
 }
 
-export function deployPatch(result: DeployResult, revision: string): EnvironmentPatch {
+export function deployPatch(result: DeployResult, revision: string, gateHolds = false): EnvironmentPatch {
   return {
-    state: result.state,
+    // A drift check at the last good revision does not lift a gate that holds back the newest one.
+    state: gateHolds && result.state === 'synced' ? 'blocked' : result.state,
     services: result.services,
     errors: result.errors,
     decisions: result.decisions,
@@ -69,7 +70,15 @@ export function markerPatch(pending: PendingMarker, push: PushOutcome, now: stri
   const failures = results.filter((r) => r.result !== 'passed').map((r) => `; ${r.name}: ${r.message}`).join('');
   const reason = `${describeResults(results)}; marker ${push.commit.slice(0, 7)} pushed (${plural(push.attempts, 'attempt')})${failures}`;
   return {
-    lastMarker: { result: marker.result, revision, at: marker.finishedAt, commit: push.commit, tests: describeResults(results) },
+    lastMarker: {
+      result: marker.result,
+      revision,
+      at: marker.finishedAt,
+      commit: push.commit,
+      tests: describeResults(results),
+      images: Object.entries(marker.services).map(([service, s]) => ({ service, image: s.image })),
+      results: results.map((r) => ({ name: r.name, result: r.result, message: r.message })),
+    },
     decisions: [{ at: now, kind: 'verify', revision, reason, result: marker.result }],
   };
 }
@@ -113,7 +122,7 @@ export function promotionsPatch(current: EnvironmentStatus | undefined, index: M
   if (open && proposals.length === 0) proposals = [{ branch: open.branch, commit: open.commit, images: [], at: '' }];
   const latest = index.latest(name);
   const last = current?.lastMarker;
-  if (latest && (!last || last.commit !== latest.commit)) patch.lastMarker = { result: latest.result, revision: latest.revision, at: latest.at, commit: latest.commit, tests: latest.result };
+  if (latest && (!last || last.commit !== latest.commit)) patch.lastMarker = { result: latest.result, revision: latest.revision, at: latest.at, commit: latest.commit, tests: latest.result, images: latest.images.map((i) => ({ service: i.service, image: i.image })) };
   const running = new Set((current?.services ?? []).map((s) => `${s.name}=${s.image}`));
   patch.proposals = proposals.filter((p) => p.images.length === 0 || !p.images.every((i) => running.has(i)));
   return patch;

@@ -79,7 +79,7 @@ describe('a real daemon notifies', () => {
     const first = await git(user.dir, 'rev-parse', 'HEAD');
     await waitFor(async () => (statuses(first).length >= 2 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100, what: 'two commit statuses on the first commit' });
     expect(statuses(first)).toEqual([
-      { auth: 'Bearer gh-secret-token', state: 'pending', context: `stagecoach/${env}`, description: `${env}: deployed web ${image('v1')} at ${first.slice(0, 7)}`, target_url: 'http://stagecoach.test/' },
+      { auth: 'Bearer gh-secret-token', state: 'pending', context: `stagecoach/${env}`, description: `${env}: deploying web at ${first.slice(0, 7)}`, target_url: 'http://stagecoach.test/' },
       { auth: 'Bearer gh-secret-token', state: 'success', context: `stagecoach/${env}`, description: `${env}: passed 1/1 tests at ${first.slice(0, 7)}`, target_url: 'http://stagecoach.test/' },
     ]);
     expect(hooks('verification.passed')[0]).toMatchObject({ environment: env, revision: first, tests: [{ name: 'homepage answers', result: 'passed' }] });
@@ -92,7 +92,7 @@ describe('a real daemon notifies', () => {
     await waitFor(async () => hooks('rollback')[0], { timeoutMs: 90_000, intervalMs: 200, what: `a rollback notification (daemon output:\n${daemon.output.slice(-2000)})` });
     const [rollback] = hooks('rollback');
     expect(rollback).toMatchObject({ environment: env, revision: pushed, services: [{ name: 'web', image: image('broken') }] });
-    expect((rollback!.reasons as string[])[0]).toMatch(/^web: .*healthcheck failed/);
+    expect((rollback!.reasons as string[])[0]).toMatch(/^replace web rolled-back: .*healthcheck failed/);
     await waitFor(async () => statuses(pushed).find((s) => s.state === 'error'), { timeoutMs: 15_000, intervalMs: 100, what: 'an error status' });
   });
 
