@@ -74,7 +74,7 @@ export class RemoteEngine {
       '--tlsverify', '--tlscacert', `${tls}/ca.pem`, '--tlscert', `${tls}/server.pem`, '--tlskey', `${tls}/server-key.pem`,
       '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'docker.pid'),
       '--bridge', bridge, '--iptables=false', '--ip-masq=false',
-      '--default-address-pool', `base=${pool},size=24`,
+      '--default-address-pool', `base=${pool.replace('/16', '/17')},size=24`,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     dockerd.stdout!.on('data', (d: Buffer) => (log.text += d.toString()));
     dockerd.stderr!.on('data', (d: Buffer) => (log.text += d.toString()));
@@ -102,11 +102,23 @@ export class RemoteEngine {
     }
   }
 
+  /** Makes this engine a single-node Swarm manager on loopback, on ports of its own (never the main engine's). */
+  async initSwarm(): Promise<void> {
+    const [listen, dataPath] = [await freePort(), 10_000 + Math.floor(Math.random() * 30_000)];
+    await this.docker.swarmInit({ ListenAddr: `127.0.0.1:${listen}`, AdvertiseAddr: `127.0.0.1:${listen}`, DataPathPort: dataPath, DefaultAddrPool: [this.pool.replace('.0.0/16', '.128.0/17')], SubnetSize: 24 } as unknown as Record<string, unknown>);
+  }
+
   get output(): string {
     return this.log.text;
   }
 
   async stop(): Promise<void> {
+    // The engine's networks are kernel bridges in the host's namespace: remove them while it still answers.
+    await this.docker.swarmLeave({ force: true }).catch(() => undefined);
+    for (const c of await this.docker.listContainers({ all: true }).catch(() => [])) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const n of await this.docker.listNetworks().catch(() => [])) {
+      if (!['bridge', 'host', 'none'].includes(n.Name)) await this.docker.getNetwork(n.Id).remove().catch(() => undefined);
+    }
     this.sshd.kill('SIGTERM');
     try { process.kill(this.agentPid, 'SIGTERM'); } catch { /* gone already */ }
     const pid = Number(await readFile(path.join(this.dir, 'docker.pid'), 'utf8').catch(() => String(this.dockerd.pid)));
