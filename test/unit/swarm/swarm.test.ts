@@ -4,6 +4,8 @@ import { applySwarm } from '../../../src/swarm/apply.js';
 import { formatSwarmPlan } from '../../../src/swarm/format.js';
 import { planSwarm, swarmInSync } from '../../../src/swarm/plan.js';
 import { buildServiceBody, monitorMs, restartPolicy, swarmRefusals } from '../../../src/swarm/service-spec.js';
+import { execAttempt } from '../../../src/verify/exec.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
 import { FakeSwarm } from '../../support/fake-swarm.js';
 import { environment, silent, svc } from '../reconcile/support.js';
 
@@ -144,5 +146,13 @@ describe('target.mode', () => {
     expect((await environment({ 'web.yaml': svc('web') })).environment.target.mode).toBe('engine');
     expect((await environment({ 'web.yaml': svc('web') }, swarmTarget)).environment.target.mode).toBe('swarm');
     await expect(environment({ 'web.yaml': svc('web') }, 'target:\n  mode: kubernetes\n')).rejects.toThrow(/environments\/testing\/environment\.yaml:5:9: \/target\/mode must be (equal to )?one of.*engine.*swarm.*kubernetes/);
+  });
+});
+
+describe('exec tests on a Swarm target', () => {
+  it('say plainly that no task of the service runs on this node', async () => {
+    const env = await environment({ 'web.yaml': svc('web') }, swarmTarget);
+    const attempt = await execAttempt(new FakeRuntime(), env, { service: 'web', command: ['true'] }, 1000);
+    expect(attempt).toEqual({ result: 'failed', message: 'no task of service web runs on this node (docker at fake://engine) to run "true" in; exec tests reach only tasks on the node stagecoach talks to' });
   });
 });
