@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { knownHostKeys } from './known-hosts.js';
+import { SshDialAgent } from './ssh-transport.js';
 
 /** Keys tried when no ssh-agent holds one, as the ssh command does (unencrypted only). */
 const defaultIdentities = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -12,8 +13,8 @@ function sshDir(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * docker-modem options for ssh://user@host[:port]: it runs `docker system
- * dial-stdio` on the remote host. Keys come from the ssh-agent
+ * docker-modem options for ssh://user@host[:port]: requests run through
+ * `docker system dial-stdio` on the remote host. Keys come from the ssh-agent
  * (SSH_AUTH_SOCK), else ~/.ssh/id_*. The host key must be in
  * ~/.ssh/known_hosts, as `ssh` with StrictHostKeyChecking would ask: an
  * unknown or changed host key is refused, never trusted on first use.
@@ -22,20 +23,19 @@ export function sshClientOptions(url: URL, env: NodeJS.ProcessEnv): Docker.Docke
   const port = Number(url.port || 22);
   const knownHosts = join(sshDir(env), 'known_hosts');
   const identity = defaultIdentities.map((name) => join(sshDir(env), name)).find((file) => existsSync(file));
-  return {
-    protocol: 'ssh',
+  const agent = new SshDialAgent({
     host: url.hostname,
     port,
     username: decodeURIComponent(url.username) || env.USER,
-    sshOptions: {
-      agent: env.SSH_AUTH_SOCK,
-      ...(identity && !env.SSH_AUTH_SOCK ? { privateKey: readFileSync(identity) } : {}),
-      hostVerifier: (key: Buffer) => {
-        const text = existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : '';
-        return knownHostKeys(text, url.hostname, port).includes(key.toString('base64'));
-      },
+    ...(env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}),
+    ...(identity && !env.SSH_AUTH_SOCK ? { privateKey: readFileSync(identity) } : {}),
+    hostVerifier: (key: Buffer) => {
+      const text = existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : '';
+      return knownHostKeys(text, url.hostname, port).includes(key.toString('base64'));
     },
-  } as Docker.DockerOptions;
+  });
+  // Plain HTTP over our agent: each connection is a dial-stdio channel of one shared ssh connection.
+  return { protocol: 'http', host: url.hostname, port, agent } as Docker.DockerOptions;
 }
 
 /** ssh2's terse failures, said with the host, the file and the fix; undefined when there is nothing to add. */
