@@ -8,6 +8,7 @@ import { exitCodes } from './io.js';
 import { cliLogger } from './logger.js';
 import { planFor } from './plan.js';
 import { progressPrinter } from './progress.js';
+import { swarmApplyCommand } from './swarm.js';
 
 /**
  * Fault injection for crash-safety tests: STAGECOACH_FAILPOINT=after-create:web
@@ -24,6 +25,7 @@ function failpointFromEnv(env: NodeJS.ProcessEnv) {
 /** `stagecoach apply`: 0 converged, 1 failed (rolled back), 2 error. */
 export async function applyCommand(options: { repo?: string; env?: string }, io: CliIo): Promise<number> {
   const target = await loadTarget(options, io);
+  if (target.swarm) return swarmApplyCommand(target, target.swarm, io);
   const log = cliLogger(io.env);
   const started = Date.now();
   const planned = await planFor(target);

@@ -8,6 +8,8 @@ import { compileSchemas } from '../manifest/schemas.js';
 import type { LoadedEnvironment } from '../manifest/types.js';
 import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
 import type { ContainerRuntime } from '../runtime/types.js';
+import { DockerSwarm } from '../swarm/docker-swarm.js';
+import type { SwarmPort } from '../swarm/types.js';
 import { localRevision } from '../git/local-revision.js';
 import type { CliIo } from './io.js';
 
@@ -16,6 +18,8 @@ export interface CommandTarget {
   environment: LoadedEnvironment;
   revision: string;
   runtime: ContainerRuntime;
+  /** Set when the environment's target is a Swarm (target.mode: swarm): its services are Swarm services. */
+  swarm?: SwarmPort;
 }
 
 /**
@@ -35,5 +39,6 @@ export async function loadTarget(options: { repo?: string; env?: string }, io: C
   }
   const environment = load.loaded;
   const { docker, host } = dockerClientFor(environment.environment.target.docker, environment.environment.target.tls ?? undefined, io.env);
-  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host) };
+  const swarm = environment.environment.target.mode === 'swarm' ? new DockerSwarm(docker, host) : undefined;
+  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host), ...(swarm ? { swarm } : {}) };
 }

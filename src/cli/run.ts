@@ -14,6 +14,7 @@ import { Daemon } from '../daemon/daemon.js';
 import type { DeployStep } from '../daemon/deploy-step.js';
 import { createMetrics } from '../daemon/metrics.js';
 import type { DaemonStatus } from '../daemon/status.js';
+import { UsageError } from '../errors.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import type { EnvironmentManifest } from '../manifest/types.js';
 import { hostSecrets } from '../reconcile/secrets.js';
@@ -107,6 +108,8 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const unfollow: (() => void)[] = [];
   let daemon: Daemon | undefined;
   const runtimeFor = (env: EnvironmentManifest | null): ContainerRuntime => {
+    // Swarm environments are planned and applied by `stagecoach plan/apply` (src/swarm/); never by the container reconciler.
+    if (env?.target.mode === 'swarm') throw new UsageError(`${env.name} targets a Swarm (target.mode: swarm); the daemon does not run Swarm environments yet: use stagecoach plan/apply/verify --env ${env.name}`);
     const { docker, host } = dockerClientFor(env?.target.docker ?? null, env?.target.tls ?? undefined, io.env);
     let runtime = runtimes.get(host);
     if (!runtime) {

@@ -3,7 +3,7 @@ import { defaultSecretNames, splitCommand } from './normalize-service.js';
 import type { Report } from './normalize-service.js';
 import { normalizeNetworks } from './environment-networks.js';
 import type { RawNetwork } from './environment-networks.js';
-import type { EnvValue, EnvironmentManifest, PromotionMode, TestSpec } from './types.js';
+import type { EnvValue, EnvironmentManifest, PromotionMode, TargetMode, TestSpec } from './types.js';
 
 interface RawTest {
   name: string;
@@ -18,7 +18,7 @@ interface RawTest {
 /** Raw Environment document, already checked against environment.schema.json. */
 export interface RawEnvironment {
   name: string;
-  target?: { docker?: string; tls?: { ca: string; cert: string; key: string } };
+  target?: { docker?: string; tls?: { ca: string; cert: string; key: string }; mode?: TargetMode };
   sync?: { auto?: boolean; prune?: boolean; selfHeal?: boolean; schedule?: string };
   policy?: { bindMounts?: string[]; secretNames?: string };
   tests?: RawTest[];
@@ -94,7 +94,7 @@ export function normalizeEnvironment(raw: RawEnvironment, file: string, report: 
   return {
     name: raw.name,
     file,
-    target: { docker: raw.target?.docker ?? null, tls: raw.target?.tls ?? null },
+    target: { docker: raw.target?.docker ?? null, tls: raw.target?.tls ?? null, mode: raw.target?.mode ?? 'engine' },
     sync: { ...environmentDefaults.sync, ...raw.sync, schedule: raw.sync?.schedule ?? null },
     policy: { bindMounts: raw.policy?.bindMounts ?? [], secretNames },
     tests: (raw.tests ?? []).map((t, i) => normalizeTest(t, i, report)),

@@ -12,6 +12,10 @@ export type PullPolicy = (typeof pullPolicies)[number];
 export const dependencyConditions = ['service_started', 'service_healthy', 'service_completed_successfully'] as const;
 export type DependencyCondition = (typeof dependencyConditions)[number];
 
+/** What an environment's engine runs: containers stagecoach manages one by one, or Swarm services. */
+export const targetModes = ['engine', 'swarm'] as const;
+export type TargetMode = (typeof targetModes)[number];
+
 export const promotionModes = ['branch', 'commit', 'off'] as const;
 export type PromotionMode = (typeof promotionModes)[number];
 
@@ -195,7 +199,7 @@ export interface TestSpec {
 export interface EnvironmentManifest {
   name: string;
   file: string;
-  target: { docker: string | null; tls: { ca: string; cert: string; key: string } | null };
+  target: { docker: string | null; tls: { ca: string; cert: string; key: string } | null; mode: TargetMode };
   sync: { auto: boolean; prune: boolean; selfHeal: boolean; schedule: string | null };
   policy: { bindMounts: string[]; secretNames: string };
   /** Compose profiles active in this environment. */

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DockerError } from '../errors.js';
 import { errorText } from './docker-errors.js';
+import { sshClientOptions, sshHint } from './ssh.js';
 
 export interface TlsFiles { ca: string; cert: string; key: string }
 
@@ -14,7 +15,9 @@ export function dockerClientFor(endpoint: string | null, tls?: TlsFiles, env: No
   const target = endpoint ?? env.DOCKER_HOST ?? LOCAL_SOCKET;
   const certDir = endpoint === null ? env.DOCKER_CERT_PATH : undefined;
   const files = tls ?? (certDir ? { ca: join(certDir, 'ca.pem'), cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } : undefined);
-  return { docker: new Docker(clientOptions(target, files, env)), host: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1@') };
+  const docker = new Docker(clientOptions(target, files, env));
+  explainFailures(docker, target, files, env);
+  return { docker, host: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1@') };
 }
 
 function clientOptions(target: string, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): Docker.DockerOptions {
@@ -27,9 +30,7 @@ function clientOptions(target: string, tls: TlsFiles | undefined, env: NodeJS.Pr
   } catch (cause) {
     throw new DockerError(`docker endpoint "${target}" is not a URL (expected unix:///path, tcp://host:port or ssh://user@host)`, { cause });
   }
-  if (url.protocol === 'ssh:') {
-    return { ...blank, protocol: 'ssh', host: url.hostname, port: url.port || 22, username: decodeURIComponent(url.username) || env.USER, sshOptions: { agent: env.SSH_AUTH_SOCK } };
-  }
+  if (url.protocol === 'ssh:') return { ...blank, ...sshClientOptions(url, env) };
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new DockerError(`docker endpoint "${target}" has an unsupported scheme ${url.protocol} (use unix://, tcp:// or ssh://)`);
   }
@@ -37,6 +38,27 @@ function clientOptions(target: string, tls: TlsFiles | undefined, env: NodeJS.Pr
   const port = url.port || (secure ? 2376 : 2375);
   if (!tls) return { ...blank, host: url.hostname, port, protocol: secure ? 'https' : 'http' };
   return { ...blank, host: url.hostname, port, protocol: 'https', ca: readTls(tls.ca, target), cert: readTls(tls.cert, target), key: readTls(tls.key, target) };
+}
+
+/** What to do about a TLS mismatch, naming the setting (target.tls) and its files. */
+function tlsHint(message: string, target: string, tls: TlsFiles | undefined): string | undefined {
+  if (/HTTP request to an HTTPS server/.test(message)) return `docker at ${target} requires TLS: set target.tls (ca, cert, key) in the environment's environment.yaml`;
+  if (tls && /certificate|self.signed|SSL|TLS|alert/i.test(message)) {
+    return `TLS with docker at ${target} failed (${message}): check target.tls — ca ${tls.ca} must sign the engine's certificate (which must name this host), cert ${tls.cert} and key ${tls.key} must be a client pair the engine's CA trusts`;
+  }
+  return undefined;
+}
+
+/** Rewrites connection failures as they leave docker-modem, so every operation's DockerError says what to fix. */
+function explainFailures(docker: Docker, target: string, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): void {
+  const hint = (message: string) => (target.startsWith('ssh://') ? sshHint(message, target, env) : target.startsWith('unix://') ? undefined : tlsHint(message, target, tls));
+  const modem = docker.modem as unknown as { dial(options: unknown, callback: (err: Error | null, data?: unknown) => void): unknown };
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options, callback) =>
+    dial(options, (err, data) => {
+      const better = err ? hint(err.message) : undefined;
+      callback(better ? Object.assign(new Error(better, { cause: err }), { code: (err as NodeJS.ErrnoException).code, statusCode: (err as { statusCode?: number }).statusCode }) : err, data);
+    });
 }
 
 function readTls(path: string, target: string): Buffer {
