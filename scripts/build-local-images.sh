@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the image busybox:1.35 exists in the local Docker engine.
+# Makes sure the image busybox:1.35 exists in the local Docker engine, and
+# (through scripts/build-proxy-image.sh) the edge proxy image haproxy:2.6-alpine.
 #
 # The integration tests (and the example environments) run containers from
 # busybox:1.35. On these machines no public registry is reachable, so when the
@@ -26,6 +27,10 @@ command -v docker >/dev/null 2>&1 || die "the docker client is not installed (ap
 if ! docker info >/dev/null 2>&1; then
   die "no Docker engine answers (start one: apt-get install -y docker.io && dockerd >/var/log/dockerd.log 2>&1 &)"
 fi
+
+# 0. The edge proxy image (haproxy:2.6-alpine) that fronts services with a
+#    fixed host port: pulled, or built locally by its sibling script.
+bash "$(dirname "$0")/build-proxy-image.sh"
 
 # 1. Already there?
 # Stand-ins of an older layout (no /tmp, /etc) are rebuilt; a pulled image is kept.

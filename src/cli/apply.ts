@@ -1,4 +1,5 @@
 import { apply } from '../reconcile/apply.js';
+import { scriptImageBuilder } from '../proxy/edge-image.js';
 import type { Failpoint } from '../reconcile/apply-context.js';
 import { formatApplyResult } from '../reconcile/format.js';
 import { hostSecrets } from '../reconcile/secrets.js';
@@ -36,6 +37,7 @@ export async function applyCommand(options: { repo?: string; env?: string }, io:
     log,
     onEvent: progressPrinter(io),
     failpoint: failpointFromEnv(io.env),
+    buildEdgeImage: scriptImageBuilder(io.env),
   });
   io.out(formatApplyResult(result, Date.now() - started));
   return result.outcome === 'converged' ? exitCodes.ok : exitCodes.failed;

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { scriptImageBuilder } from '../proxy/edge-image.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -141,7 +142,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const deployFor = (env: EnvironmentManifest): DeployStep => {
     const runtime = runtimeFor(env);
     let step = steps.get(runtime);
-    if (!step) steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock })));
+    if (!step) steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock, buildEdgeImage: scriptImageBuilder(io.env) })));
     return step;
   };
   const notifications = settings.notifications;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LoadedEnvironment } from '../manifest/types.js';
 import { apply } from '../reconcile/apply.js';
 import type { ReadyOptions } from '../reconcile/health.js';
+import type { EdgeImageBuilder } from '../proxy/edge-image.js';
 import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
 import type { SecretSource } from '../reconcile/secrets.js';
@@ -21,6 +22,8 @@ export interface ContainerDeployDeps {
   metrics: Metrics;
   clock: Clock;
   ready?: Partial<ReadyOptions>;
+  /** Builds the edge proxy image when no registry has it. */
+  buildEdgeImage?: EdgeImageBuilder;
 }
 
 function holdFailed(planned: Plan, failed: FailedUpdate | undefined): { plan: Plan; held: Action[] } {
@@ -76,7 +79,8 @@ export class ContainerDeploy implements DeployStep {
     const changes = planned.actions.filter((a) => a.kind !== 'noop');
     const heldErrors = held.length ? [`update of ${[...new Set(held.map((a) => a.service))].join(', ')} to ${revisionLabel(revision)} failed; waiting for a new revision`] : [];
     const base = { services, decisions, failed, changed: false, transient: [] as string[] };
-    if (changes.length === 0 && planned.recovery.length === 0) {
+    const edges = planned.edges ?? []; // edge proxy steps (src/proxy/): heal, prune, recovery
+    if (changes.length === 0 && planned.recovery.length === 0 && edges.length === 0) {
       return { ...base, state: held.length ? 'degraded' : 'synced', errors: heldErrors, applied: true, converged: held.length === 0 };
     }
     if (!input.autoApply) {
@@ -85,9 +89,10 @@ export class ContainerDeploy implements DeployStep {
     }
     deps.metrics.setState(env.name, 'progressing');
     for (const a of changes) decide(a.kind === 'restart' ? 'heal' : a.kind === 'remove' ? 'remove' : 'deploy', `${a.kind} ${a.service}: ${a.reasons.join('; ')} (trigger: ${trigger})`, a.service);
+    for (const e of edges) decide(e.kind === 'remove' ? 'remove' : 'heal', `edge proxy ${e.kind} ${e.service}: ${e.reasons.join('; ')} (trigger: ${trigger})`, e.service);
     input.progress?.({ state: 'progressing', decisions: decisions.splice(0) });
     deps.metrics.applies.inc({ environment: env.name });
-    const result = await apply(planned, { runtime: deps.runtime, environment: env, secrets: deps.secrets, log: deps.log, signal, ready: deps.ready });
+    const result = await apply(planned, { runtime: deps.runtime, environment: env, secrets: deps.secrets, log: deps.log, signal, ready: deps.ready, buildEdgeImage: deps.buildEdgeImage });
     for (const r of result.recovery) decide('recover', r.message, r.step.service);
     const failedServices = new Set<string>();
     const transient: string[] = [];
@@ -113,7 +118,10 @@ export class ContainerDeploy implements DeployStep {
       state: result.outcome === 'converged' ? 'synced' : superseded ? 'progressing' : 'degraded',
       services,
       decisions,
-      errors: result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'rolled-back').map((r) => `${r.action.service}: ${r.message}`),
+      errors: [
+        ...result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'rolled-back').map((r) => `${r.action.service}: ${r.message}`),
+        ...(result.edges ?? []).filter((e) => !e.ok).map((e) => `${e.action.service}: ${e.message}`),
+      ],
       applied: !superseded,
       lastReconcile: { at: at(), durationMs, outcome: result.outcome },
       failed: newFailed,

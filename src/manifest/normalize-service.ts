@@ -18,7 +18,7 @@ import type { LongVolume } from './service-volumes.js';
 import { normalizeVolumes } from './service-volumes.js';
 import type { FilesContext, RawFileRef, RepoFileRead } from './service-files.js';
 import { normalizeConfigs, normalizeSecrets, repoBind } from './service-files.js';
-import type { ContainerSpec, FileMount, DependencyCondition, EnvironmentManifest, Healthcheck, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
+import type { ContainerSpec, FileMount, DependencyCondition, EnvironmentManifest, Healthcheck, EdgeMode, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
 
 /** Reports a problem at a path inside the document being normalized. */
 export type Report = (segments: (string | number)[], message: string, at?: 'key' | 'value') => void;
@@ -56,6 +56,7 @@ export interface RawService extends RawOptions {
   container_name?: string;
   stop_grace_period?: string;
   init?: boolean;
+  edge?: EdgeMode;
 }
 
 /** Compose defaults, spelled out so that writing a default changes nothing. */
@@ -262,5 +263,6 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     ...(files.length ? { fileContents: filesCtx.contents } : {}),
     ...(raw.build === undefined ? {} : { notes: [`has build: stagecoach does not build images; it pulls ${spec.image} (build and push it in CI)`] }),
     ...(raw.profiles?.length ? { profiles: [...raw.profiles].sort() } : {}),
+    edge: raw.edge ?? 'tcp',
   };
 }

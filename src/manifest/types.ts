@@ -6,6 +6,10 @@ export type ManifestKind = (typeof manifestKinds)[number];
 export const updateOrders = ['start-first', 'stop-first'] as const;
 export type UpdateOrder = (typeof updateOrders)[number];
 
+/** How published ports are served: by the service's edge proxy in TCP or HTTP mode (src/proxy/), or by the container itself. */
+export const edgeModes = ['tcp', 'http', 'off'] as const;
+export type EdgeMode = (typeof edgeModes)[number];
+
 export const pullPolicies = ['missing', 'always', 'never'] as const;
 export type PullPolicy = (typeof pullPolicies)[number];
 
@@ -167,6 +171,8 @@ export interface ServiceManifest {
   fileContents?: Record<string, string>;
   /** Compose profiles; the service deploys only when the environment activates one. Empty: always. */
   profiles?: string[];
+  /** `edge:`; default tcp. Used only when a fixed host port is published. */
+  edge: EdgeMode;
 }
 
 export interface HttpTest {

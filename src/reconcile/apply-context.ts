@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { LoadedEnvironment } from '../manifest/types.js';
+import type { EdgeImageBuilder } from '../proxy/edge-image.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { ReadyOptions } from './health.js';
 import type { SecretSource } from './secrets.js';
 
-export const applyPhases = ['recovering', 'pulling', 'creating', 'starting', 'waiting', 'retiring', 'stopping', 'removing', 'rolling-back', 'done', 'failed', 'skipped'] as const;
+export const applyPhases = ['recovering', 'pulling', 'creating', 'starting', 'waiting', 'retiring', 'stopping', 'removing', 'rolling-back', 'switching', 'done', 'failed', 'skipped'] as const;
 export type ApplyPhase = (typeof applyPhases)[number];
 
 export interface ApplyEvent {
@@ -16,7 +17,7 @@ export interface ApplyEvent {
 }
 
 /** Named points inside a rollout where tests inject a crash (kill -9) to prove recovery. */
-export const failpoints = ['after-create', 'after-start', 'during-health-wait', 'after-stop-old', 'after-retire'] as const;
+export const failpoints = ['after-create', 'after-start', 'during-health-wait', 'after-stop-old', 'after-retire', 'after-edge-switch'] as const;
 export type Failpoint = (typeof failpoints)[number];
 
 export interface ApplyOptions {
@@ -33,6 +34,8 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   onEvent?: (event: ApplyEvent) => void;
   failpoint?: (name: Failpoint, service: string) => void | Promise<void>;
+  /** Builds the edge proxy image when it is missing and cannot be pulled (src/proxy/edge-image.ts). */
+  buildEdgeImage?: EdgeImageBuilder;
 }
 
 export interface ApplyContext {
@@ -45,6 +48,7 @@ export interface ApplyContext {
   logLines: number;
   emit: (service: string, replica: number | undefined, phase: ApplyPhase, message: string) => void;
   failpoint: (name: Failpoint, service: string) => Promise<void>;
+  buildEdgeImage?: EdgeImageBuilder;
 }
 
 export const defaultReady: ReadyOptions = {

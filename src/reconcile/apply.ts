@@ -7,6 +7,8 @@ import { ensureEnvironmentNetworks, pruneEnvironmentNetworks } from './networks.
 import type { ActionResult } from './rollout.js';
 import { runAction } from './rollout.js';
 import type { Action, Plan, RecoveryStep } from './types.js';
+import type { EdgeResult } from '../proxy/edge-apply.js';
+import { runEdgeActions } from '../proxy/edge-apply.js';
 
 export interface RecoveryResult {
   step: RecoveryStep;
@@ -21,6 +23,8 @@ export interface ApplyResult {
   outcome: 'converged' | 'failed';
   recovery: RecoveryResult[];
   results: ActionResult[];
+  /** Edge proxy steps (src/proxy/); absent when there were none. */
+  edges?: EdgeResult[];
 }
 
 async function recover(ctx: ApplyContext, step: RecoveryStep): Promise<RecoveryResult> {
@@ -87,9 +91,12 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
     failpoint: async (name, service) => {
       await options.failpoint?.(name, service);
     },
+    buildEdgeImage: options.buildEdgeImage,
   };
+  const edges: EdgeResult[] = await runEdgeActions(ctx, plan.edges, 'before-recovery');
   const recovery: RecoveryResult[] = [];
   for (const step of plan.recovery) recovery.push(await recover(ctx, step));
+  edges.push(...(await runEdgeActions(ctx, plan.edges, 'after-recovery')));
 
   const changes = plan.actions.filter((a) => a.kind !== 'noop');
   const results: ActionResult[] = [];
@@ -104,6 +111,7 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
     return { environment: plan.environment, revision: plan.revision, outcome: 'failed', recovery, results: changes.map((a) => ({ action: a, outcome: 'failed', message, durationMs: 0 })) };
   }
 
+  edges.push(...(await runEdgeActions(ctx, plan.edges, 'before-services')));
   const steps = [...new Set(changes.map((a) => a.step))].sort((a, b) => a - b);
   for (const stepNumber of steps) {
     const batch = changes.filter((a) => a.step === stepNumber);
@@ -132,7 +140,8 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
       results.push(result);
     }
   }
-  const outcome = results.every((r) => r.outcome === 'ok') && recovery.every((r) => r.ok) ? 'converged' : 'failed';
+  edges.push(...(await runEdgeActions(ctx, plan.edges, 'after-services')));
+  const outcome = results.every((r) => r.outcome === 'ok') && recovery.every((r) => r.ok) && edges.every((e) => e.ok) ? 'converged' : 'failed';
   if (outcome === 'converged' && options.environment.environment.sync.prune) await pruneEnvironmentNetworks(ctx.runtime, options.environment, log);
-  return { environment: plan.environment, revision: plan.revision, outcome, recovery, results };
+  return { environment: plan.environment, revision: plan.revision, outcome, recovery, results, ...(edges.length > 0 ? { edges } : {}) };
 }

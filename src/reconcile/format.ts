@@ -2,6 +2,7 @@ import { shortHash } from '../manifest/hash.js';
 import type { ApplyResult } from './apply.js';
 import type { Action, ActionKind, Plan } from './types.js';
 import { pendingChanges } from './types.js';
+import { formatEdgeActions, formatEdgeResults } from '../proxy/edge-format.js';
 
 const symbols: Record<ActionKind, string> = { create: '+', replace: '~', restart: '!', remove: '-', noop: '=' };
 
@@ -33,12 +34,14 @@ export function formatPlan(plan: Plan): string {
       for (const c of a.changes ?? []) if (c.field !== 'image') lines.push(`      ${c.field}: ${c.from} → ${c.to}`);
     }
   }
+  lines.push(...formatEdgeActions(plan.edges));
   const noops = plan.actions.filter((a) => a.kind === 'noop');
   for (const a of noops) lines.push(`  = ${'noop'.padEnd(8)} ${subject(a).padEnd(16)} ${a.reasons.join('; ')}`);
   const counts = (['create', 'replace', 'restart', 'remove'] as const)
     .map((k) => [k, changes.filter((a) => a.kind === k).length] as const)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} to ${k}`);
+  if (plan.edges?.length) counts.push(`${plan.edges.length} edge proxy step${plan.edges.length === 1 ? '' : 's'}`);
   const summary = counts.length === 0 && plan.recovery.length === 0 ? 'in sync' : [...counts, ...(plan.recovery.length ? [`${plan.recovery.length} to recover`] : [])].join(', ');
   lines.push(`${summary}; ${noops.length} unchanged`);
   return lines.join('\n');
@@ -52,6 +55,7 @@ export function formatApplyResult(result: ApplyResult, durationMs: number): stri
     lines.push(`  ${mark} ${subject(r.action)}: ${r.outcome === 'ok' ? r.message : `${r.outcome}: ${r.message}`}`);
     if (r.logTail) for (const line of r.logTail.trimEnd().split('\n').slice(-20)) lines.push(`      | ${line}`);
   }
+  lines.push(...formatEdgeResults(result.edges));
   const done = result.results.filter((r) => r.outcome === 'ok').length;
   const head =
     result.outcome === 'converged'

@@ -3,6 +3,7 @@ import type { ContainerSpec } from '../manifest/types.js';
 import { labels, slotOf } from '../runtime/labels.js';
 import type { ContainerRuntime, ContainerSummary } from '../runtime/types.js';
 import type { ActualState, ObservedContainer } from './types.js';
+import { edgeColorOf, observeEdges } from '../proxy/edge-plan.js';
 
 function parseSpec(text: string | undefined): ContainerSpec | undefined {
   if (!text) return undefined;
@@ -30,6 +31,7 @@ function toObserved(c: ContainerSummary): ObservedContainer {
     state: c.state,
     health: c.health,
     details: undefined,
+    edgeColor: edgeColorOf(c.labels),
   };
 }
 
@@ -71,5 +73,6 @@ export async function observe(runtime: ContainerRuntime, environment: string, de
     environment,
     containers: containers.filter((c): c is ObservedContainer => c !== undefined),
     images: Object.fromEntries(unique.map((ref, i) => [ref, ids[i]])),
+    edges: observeEdges(listed),
   };
 }

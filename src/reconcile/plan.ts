@@ -4,6 +4,7 @@ import { containerName } from '../runtime/labels.js';
 import { diffSpecs } from './diff.js';
 import { planRecovery } from './recover.js';
 import type { Action, ActualState, ObservedContainer, Plan } from './types.js';
+import { edgeAction, planEdges } from '../proxy/edge-plan.js';
 
 /** Topological levels of the depends_on graph: level 0 depends on nothing. Cycles are rejected at load. */
 export function dependencyLevels(services: readonly ServiceManifest[]): Map<string, number> {
@@ -89,7 +90,7 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
     for (let replica = 1; replica <= service.replicas; replica++) {
       wanted.add(`${service.name}\0${replica}`);
       const c = containers.find((x) => x.service === service.name && x.replica === replica);
-      actions.push(planReplica(service, replica, c, actual, desired.environment, step));
+      actions.push(edgeAction(planReplica(service, replica, c, actual, desired.environment, step), service, c, desired.environment.sync.selfHeal));
     }
   }
   const lastStep = firstStep + Math.max(0, ...levels.values()) + 1;
@@ -110,7 +111,8 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
     actions.push({ kind: 'remove', service: c.service, replica: c.replica, container, graceMs: c.spec?.stopGraceMs, image: c.image, step, reasons });
   }
   actions.sort((a, b) => a.step - b.step || a.service.localeCompare(b.service) || (a.replica ?? 0) - (b.replica ?? 0));
-  return { environment: desired.name, revision, recovery: recovery.steps, actions };
+  const edges = planEdges(desired, containers, recovery.steps, actual.edges ?? [], actions);
+  return { environment: desired.name, revision, recovery: recovery.steps, actions, ...(edges.length > 0 ? { edges } : {}) };
 }
 
 export function nameFor(env: string, service: ServiceManifest, replica: number): string {

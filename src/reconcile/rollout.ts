@@ -5,6 +5,8 @@ import type { ApplyContext } from './apply-context.js';
 import { buildCreate } from './container-spec.js';
 import { waitReady } from './health.js';
 import type { Action } from './types.js';
+import { edgeHandover, edgeRestore } from '../proxy/edge-apply.js';
+import { withEdge } from '../proxy/edge-container.js';
 
 export const outcomes = ['ok', 'rolled-back', 'failed', 'skipped'] as const;
 export type Outcome = (typeof outcomes)[number];
@@ -51,8 +53,9 @@ async function retire(ctx: ApplyContext, id: string, graceMs: number): Promise<v
 }
 
 /** Creates and starts one container, then waits for it; on failure removes it and reports why. */
-async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: number, slot: 'current' | 'candidate') {
-  const create = buildCreate(ctx.environment, service, replica, slot, ctx.revision, ctx.secrets);
+async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: number, slot: 'current' | 'candidate', edge?: Action['edge']) {
+  const built = buildCreate(ctx.environment, service, replica, slot, ctx.revision, ctx.secrets);
+  const create = edge ? withEdge(built, edge.color) : built; // behind the edge proxy: no host port of its own
   ctx.emit(service.name, replica, 'creating', `creating ${create.name} from ${create.image}`);
   const id = await ctx.runtime.createContainer(create);
   await ctx.failpoint('after-create', service.name);
@@ -62,7 +65,7 @@ async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: nu
     await ctx.failpoint('after-start', service.name);
     ctx.emit(service.name, replica, 'waiting', `waiting for ${create.name} to become healthy`);
     await ctx.failpoint('during-health-wait', service.name);
-    const failure = await waitReady(ctx.runtime, id, service.spec, ctx.ready);
+    const failure = (await waitReady(ctx.runtime, id, service.spec, ctx.ready)) ?? (await edgeHandover(ctx, service, edge));
     if (!failure) return { id, name: create.name };
     const logTail = await tail(ctx, id);
     await ctx.runtime.removeContainer(id);
@@ -78,7 +81,7 @@ type Step = Omit<ActionResult, 'action' | 'durationMs'>;
 
 async function create(ctx: ApplyContext, action: Action, service: ServiceManifest): Promise<Step> {
   await ensureImage(ctx, service, action.replica);
-  const started = await startNew(ctx, service, action.replica ?? 1, 'current');
+  const started = await startNew(ctx, service, action.replica ?? 1, 'current', action.edge);
   if ('failure' in started) return { outcome: 'failed', message: `could not start: ${started.failure}`, logTail: started.logTail };
   return { outcome: 'ok', message: `created ${started.name} (${service.spec.image})` };
 }
@@ -87,7 +90,7 @@ async function create(ctx: ApplyContext, action: Action, service: ServiceManifes
 async function startFirst(ctx: ApplyContext, action: Action, service: ServiceManifest): Promise<Step> {
   const old = action.container!;
   const replica = action.replica ?? 1;
-  const started = await startNew(ctx, service, replica, 'candidate');
+  const started = await startNew(ctx, service, replica, 'candidate', action.edge);
   if ('failure' in started) {
     return { outcome: 'rolled-back', message: `rolled back: ${started.failure}; ${old.name} kept serving`, logTail: started.logTail };
   }
@@ -108,7 +111,7 @@ async function stopFirst(ctx: ApplyContext, action: Action, service: ServiceMani
   await ctx.runtime.stopContainer(old.id, oldGraceMs);
   await ctx.runtime.renameContainer(old.id, previousName);
   await ctx.failpoint('after-stop-old', service.name);
-  const started = await startNew(ctx, service, replica, 'current');
+  const started = await startNew(ctx, service, replica, 'current', action.edge);
   if (!('failure' in started)) {
     await ctx.runtime.removeContainer(old.id);
     await ctx.failpoint('after-retire', service.name);
@@ -117,6 +120,7 @@ async function stopFirst(ctx: ApplyContext, action: Action, service: ServiceMani
   ctx.emit(service.name, replica, 'rolling-back', `restoring ${old.name}`);
   await ctx.runtime.renameContainer(old.id, old.name);
   await ctx.runtime.startContainer(old.id);
+  await edgeRestore(ctx, service, action.edge);
   return { outcome: 'rolled-back', message: `rolled back: ${started.failure}; ${old.name} restarted`, logTail: started.logTail };
 }
 

@@ -1,6 +1,8 @@
 import type { ContainerSpec } from '../manifest/types.js';
 import type { Slot } from '../runtime/labels.js';
 import type { ContainerDetails } from '../runtime/types.js';
+import type { EdgeAction, ObservedEdge } from '../proxy/edge-plan.js';
+import type { EdgeColor } from '../proxy/edge-spec.js';
 
 /** A labelled container of one environment, as read back from the engine. */
 export interface ObservedContainer {
@@ -19,6 +21,8 @@ export interface ObservedContainer {
   health: ContainerDetails['health'];
   /** From inspect: what `docker update` can change by hand. */
   details: Pick<ContainerDetails, 'restartCount' | 'exitCode' | 'restartPolicy' | 'memoryBytes' | 'nanoCpus' | 'pidsLimit'> | undefined;
+  /** Behind the edge proxy: the container's colour (src/proxy/). */
+  edgeColor?: EdgeColor;
 }
 
 export interface ActualState {
@@ -26,6 +30,8 @@ export interface ActualState {
   containers: ObservedContainer[];
   /** Local image id of each desired image reference; undefined when not present on the host. */
   images: Record<string, string | undefined>;
+  /** The environment's edge proxies (src/proxy/). */
+  edges?: ObservedEdge[];
 }
 
 export const actionKinds = ['create', 'replace', 'restart', 'remove', 'noop'] as const;
@@ -60,6 +66,8 @@ export interface Action {
   graceMs?: number;
   /** Position in the rollout: all of step n finish before step n+1 starts. */
   step: number;
+  /** The new container runs behind the edge proxy, in this colour (src/proxy/). */
+  edge?: { color: EdgeColor; from?: EdgeColor };
 }
 
 export const recoveryKinds = ['remove-candidate', 'promote-candidate', 'remove-previous', 'restore-previous', 'remove-duplicate'] as const;
@@ -82,6 +90,8 @@ export interface Plan {
   revision: string;
   recovery: RecoveryStep[];
   actions: Action[];
+  /** Edge proxy heal, prune and recovery steps (src/proxy/edge-plan.ts). */
+  edges?: EdgeAction[];
 }
 
 export function pendingChanges(plan: Plan): Action[] {
@@ -89,5 +99,5 @@ export function pendingChanges(plan: Plan): Action[] {
 }
 
 export function inSync(plan: Plan): boolean {
-  return plan.recovery.length === 0 && pendingChanges(plan).length === 0;
+  return plan.recovery.length === 0 && pendingChanges(plan).length === 0 && (plan.edges ?? []).length === 0;
 }

@@ -170,9 +170,10 @@ describe('plan and apply on a real engine', () => {
 
   it('stop-first: a failing update restores the old container on its fixed port', async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    await repo.write('web.yaml', web('v1', '', `"127.0.0.1:${port}:8080"`));
+    // edge: off: the container publishes the port itself (stop-first); behind the edge proxy see edge-proxy.test.ts.
+    await repo.write('web.yaml', web('v1', 'edge: off\n', `"127.0.0.1:${port}:8080"`));
     expect((await repo.run('apply')).code).toBe(0);
-    await repo.write('web.yaml', web('broken', '', `"127.0.0.1:${port}:8080"`));
+    await repo.write('web.yaml', web('broken', 'edge: off\n', `"127.0.0.1:${port}:8080"`));
     const applied = await repo.run('apply');
     expect(applied.code).toBe(1);
     expect(applied.stdout).toContain(`rolled back: ${env}-web its healthcheck failed (unhealthy); ${env}-web restarted`);
@@ -215,9 +216,10 @@ describe('crash safety: kill -9 during apply, then apply again', () => {
     ['after-retire', 'stop-first'],
   ])('%s (%s) converges with exactly one live container', async (failpoint, order) => {
     const ports = order === 'stop-first' ? `"127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}:8080"` : undefined;
-    await repo.write('web.yaml', web('v1', '', ports));
+    const extra = order === 'stop-first' ? 'edge: off\n' : ''; // stop-first without the edge proxy; with it: edge-proxy-crash.test.ts
+    await repo.write('web.yaml', web('v1', extra, ports));
     expect((await repo.run('apply')).code).toBe(0);
-    await repo.write('web.yaml', web('v2', '', ports));
+    await repo.write('web.yaml', web('v2', extra, ports));
     const crashed = await repo.run('apply', [], { STAGECOACH_FAILPOINT: `${failpoint}:web` });
     expect(crashed.signal).toBe('SIGKILL');
     const recovered = await repo.run('apply');

@@ -158,8 +158,12 @@ export class FakeRuntime implements ContainerRuntime {
     return c.exitCode ?? 0;
   }
 
+  /** Answers exec'd commands itself when it returns something (the fake edge proxy does: test/support/fake-edge.ts). */
+  execHandler?: (container: ContainerDetails & { create: CreateContainer }, command: string[]) => { exitCode: number; output: string } | undefined;
+
   async exec(id: string, command: string[]): Promise<{ exitCode: number | 'timeout'; output: string }> {
-    this.get(id);
+    const handled = this.execHandler?.(this.get(id), command);
+    if (handled) return handled;
     return { exitCode: this.execResults.get(command[0] ?? '') ?? 0, output: `ran ${command.join(' ')}\n` };
   }
 

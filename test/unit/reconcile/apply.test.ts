@@ -55,9 +55,9 @@ describe('apply(plan)', () => {
   it('stop-first: a new container that exits is removed and the old one restored and started', async () => {
     const runtime = fakeWith('busybox:1.35', 'busybox:1.36');
     runtime.failing.set('busybox:1.36', 'exit');
-    await converge(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["8080:80"]\n') }));
+    await converge(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["8080:80"]\nedge: off\n') }));
     runtime.writes.length = 0;
-    const result = await converge(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["8080:80"]\n', 'busybox:1.36') }));
+    const result = await converge(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["8080:80"]\nedge: off\n', 'busybox:1.36') }));
     expect(outcomes(result)).toEqual(['replace web: rolled-back: rolled back: testing-web exited with code 1; testing-web restarted']);
     expect(runtime.writes).toEqual([
       'stop testing-web',

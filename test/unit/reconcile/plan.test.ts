@@ -54,11 +54,11 @@ describe('plan(desired, actual)', () => {
     expect(JSON.stringify(result)).not.toContain('hunter2');
   });
 
-  it('replaces stop-first when a fixed host port is published, and says why', async () => {
+  it('replaces stop-first when a fixed host port is published without the edge proxy, and says why', async () => {
     const runtime = fakeWith('busybox:1.35');
-    await converge(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["127.0.0.1:8080:80"]\n') }));
-    const result = await planOn(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["127.0.0.1:8080:80"]\ncommand: ["true"]\n') }));
-    expect(summary(result)).toEqual(['1 replace web: spec changed: command; stop-first: a fixed host port is published']);
+    await converge(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["127.0.0.1:8080:80"]\nedge: off\n') }));
+    const result = await planOn(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["127.0.0.1:8080:80"]\nedge: off\ncommand: ["true"]\n') }));
+    expect(summary(result)).toEqual(['1 replace web: spec changed: command; stop-first: a fixed host port is published and edge is off']);
     expect(result.actions[0]!.order).toBe('stop-first');
   });
 
@@ -108,8 +108,8 @@ describe('plan(desired, actual)', () => {
 
   it('removes first a pruned container that holds a host port the new one needs', async () => {
     const runtime = fakeWith('busybox:1.35');
-    await converge(runtime, await environment({ 'old.yaml': svc('old', 'ports: ["8080:80"]\n') }));
-    expect(summary(await planOn(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["8080:80"]\n') })))).toEqual([
+    await converge(runtime, await environment({ 'old.yaml': svc('old', 'ports: ["8080:80"]\nedge: off\n') }));
+    expect(summary(await planOn(runtime, await environment({ 'web.yaml': svc('web', 'ports: ["8080:80"]\nedge: off\n') })))).toEqual([
       '0 remove old: no manifest names this service; removed first: it holds host port 8080:80/tcp needed by the new containers',
       '1 create web: missing: no container for this service',
     ]);

@@ -7,6 +7,7 @@ import { apply } from '../../../src/reconcile/apply.js';
 import type { ApplyOptions } from '../../../src/reconcile/apply-context.js';
 import { observe } from '../../../src/reconcile/observe.js';
 import { plan } from '../../../src/reconcile/plan.js';
+import { FakeEdge } from '../../support/fake-edge.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 import { validators } from '../manifest/support.js';
 
@@ -27,6 +28,7 @@ export const svc = (name: string, extra = '', image = 'busybox:1.35') => `apiVer
 export function fakeWith(...images: string[]): FakeRuntime {
   const runtime = new FakeRuntime();
   for (const image of images) runtime.addImage(image);
+  new FakeEdge(runtime); // fixed host ports are served by an edge proxy: a fake HAProxy answers its runtime API
   return runtime;
 }
 
