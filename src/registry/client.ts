@@ -26,6 +26,8 @@ export interface RegistryClientOptions {
   maxAttempts?: number;
   /** Bound on tag-list pages followed through `Link`. */
   maxPages?: number;
+  /** Tags asked for per page (`n`); the registry may send fewer and a `Link` to the rest. */
+  pageSize?: number;
 }
 
 interface Session {
@@ -55,7 +57,7 @@ export class RegistryClient {
   async listTags(image: string): Promise<string[]> {
     const target = registryTarget(image);
     const tags: string[] = [];
-    let url: string | undefined = `${target.baseUrl}/v2/${target.repository}/tags/list?n=1000`;
+    let url: string | undefined = `${target.baseUrl}/v2/${target.repository}/tags/list?n=${this.options.pageSize ?? 1000}`;
     for (let page = 0; url !== undefined; page++) {
       if (page >= (this.options.maxPages ?? 100)) throw this.error(target, `tag list has more than ${this.options.maxPages ?? 100} pages; stopped reading`, false);
       const res = await this.request(target, url, 'GET', 'application/json', 'list tags');
