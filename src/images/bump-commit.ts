@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitError } from '../errors.js';
 import { diskRepo } from '../manifest/files.js';
+import { canonicalImage, parseImageRef } from '../manifest/image-ref.js';
 import { loadEnvironment } from '../manifest/load.js';
 import type { Problem } from '../manifest/problem.js';
 import { compileSchemas } from '../manifest/schemas.js';
@@ -84,8 +85,8 @@ async function attemptBumps(req: BumpRequest): Promise<Omit<BumpResult, 'attempt
       for (const c of probe.changed) {
         seen.add(c.service);
         const bump = wanted.get(c.service)!;
-        if (c.from === bump.to) continue; // already there: another daemon, a restart, or CI twice
-        if (bump.from !== undefined && c.from !== bump.from) {
+        if (sameImage(c.from, bump.to)) continue; // already there: another daemon, a restart, or CI twice
+        if (bump.from !== undefined && !sameImage(c.from, bump.from)) {
           skipped.push({ service: c.service, reason: `its image changed to ${c.from} since the check (expected ${bump.from}); the next check decides again` });
           continue;
         }
@@ -113,4 +114,11 @@ async function attemptBumps(req: BumpRequest): Promise<Omit<BumpResult, 'attempt
     await git.raw(['worktree', 'remove', '--force', work]).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** `app` and `app:latest` name the same image: compare as Docker resolves them. */
+function sameImage(a: string, b: string): boolean {
+  const pa = parseImageRef(a);
+  const pb = parseImageRef(b);
+  return pa.ok && pb.ok ? canonicalImage(pa.ref) === canonicalImage(pb.ref) : a === b;
 }

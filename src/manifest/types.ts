@@ -1,3 +1,4 @@
+import type { ImagePolicy } from '../images/policy.js';
 import type { PortBinding } from './ports.js';
 
 export const manifestKinds = ['Environment', 'Service'] as const;
@@ -163,6 +164,8 @@ export interface ServiceManifest {
   fileContents?: Record<string, string>;
   /** Compose profiles; the service deploys only when the environment activates one. Empty: always. */
   profiles?: string[];
+  /** How the image moves by itself (image automation); absent or null: only commits move it. Not in the spec hash. */
+  imagePolicy?: ImagePolicy | null;
 }
 
 export interface HttpTest {
