@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RegistryError } from '../../../src/errors.js';
 import { checkImage } from '../../../src/images/check.js';
 
+import type { RegistryReader } from '../../../src/images/check.js';
 import type { ImagePolicy } from '../../../src/images/policy.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
