@@ -22,6 +22,8 @@ type Report = (segments: (string | number)[], message: string) => void;
 export function normalizeImagePolicy(raw: RawImagePolicy | undefined, report: Report): ImagePolicy | null {
   if (raw === undefined) return null;
   const pinDigest = raw.pin === 'digest';
+  if (raw.semver !== undefined && raw.pattern !== undefined) report(['imagePolicy'], 'takes semver or pattern, not both');
+  if (raw.semver === undefined && raw.pattern === undefined && !pinDigest) report(['imagePolicy'], 'needs one of semver, pattern or pin');
   if (raw.semver !== undefined) {
     if (semver.validRange(raw.semver) === null) report(['imagePolicy', 'semver'], `is not a semver range like "^1.4" or ">=2 <3" (got ${describeValue(raw.semver)})`);
     return { kind: 'semver', range: raw.semver, prereleases: raw.prereleases ?? false, pinDigest };
