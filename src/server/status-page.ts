@@ -1,4 +1,5 @@
 import type { DaemonStatus } from '../daemon/status.js';
+import { imageStatusHtml } from '../images/status-view.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -18,5 +19,5 @@ ${errors ? `<h3>errors</h3><ul>${errors}</ul>` : ''}${decisions ? `<h3>decisions
   return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>stagecoach</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}td,th{padding:.2em .8em;text-align:left}small{padding:.1em .5em;border-radius:.3em;background:#eee}.synced{background:#cfc}.invalid,.degraded,.unreachable,.blocked{background:#fcc}.progressing,.out-of-sync{background:#ffc}</style></head>
 <body><h1>stagecoach</h1><p>${escape(status.repo)} @ ${escape(status.branch)} · remote head <code>${escape(status.remote.head?.slice(0, 7) ?? '-')}</code>${status.remote.error ? ` · <b>remote error:</b> ${escape(status.remote.error)}` : ''} · ${status.ready ? 'ready' : 'starting'}</p>
-${envs}</body></html>`;
+${envs}${imageStatusHtml(status.images, escape)}</body></html>`;
 }

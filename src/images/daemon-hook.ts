@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import { RegistryClient } from '../registry/client.js';
+import { processCredentialHelper } from '../registry/helper-process.js';
+import { hostCredentials } from '../registry/host-credentials.js';
+import { ImageAutomation } from './automation.js';
+import { commitImageBumps } from './bump-commit.js';
+
+export interface ImageAutomationSettings {
+  /** The daemon's clone of the config repo (bumps are committed from a temporary worktree of it). */
+  dir: string;
+  branch: string;
+  /** The daemon host's Docker config (`auths`, `credsStore`, `credHelpers`). */
+  dockerConfigPath: string;
+  /** PATH in which `docker-credential-*` helpers are looked up. */
+  helperPath: string | undefined;
+  /** Each registry is asked at most this often. */
+  intervalMsFor: (registry: string) => number;
+  log: Logger;
+  now: () => Date;
+}
+
+/** Image automation as the daemon runs it: the registry client with the host's credentials, bumps committed and pushed with retry. */
+export function daemonImageAutomation(s: ImageAutomationSettings): ImageAutomation {
+  const registry = new RegistryClient({ credentials: hostCredentials(s.dockerConfigPath, processCredentialHelper({ path: s.helperPath })) });
+  return new ImageAutomation({
+    registry,
+    log: s.log.child({ component: 'images' }),
+    now: s.now,
+    intervalMsFor: s.intervalMsFor,
+    commit: (environment, bumps) => commitImageBumps({ dir: s.dir, branch: s.branch, env: environment, bumps, by: 'stagecoach image automation' }),
+  });
+}
