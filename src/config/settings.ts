@@ -22,6 +22,8 @@ export interface Settings {
   webhookSecret: string | undefined;
   apiToken: string | undefined;
   secretsDir: string | undefined;
+  /** Image automation: how often each registry host is asked (settings file `registries`); others every poll interval. */
+  registryIntervalsMs: Record<string, number>;
 }
 
 /** Command-line flags of `stagecoach run`, as parsed. */
@@ -45,9 +47,10 @@ interface RawSettings {
   logLevel?: string;
   webhookSecret?: { file?: string; env?: string };
   apiToken?: { file?: string; env?: string };
+  registries?: Record<string, { interval?: string }>;
 }
 
-const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken'>, string> = {
+const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'registries'>, string> = {
   repo: 'STAGECOACH_REPO',
   branch: 'STAGECOACH_BRANCH',
   environments: 'STAGECOACH_ENV',
@@ -146,6 +149,7 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     webhookSecret,
     apiToken,
     secretsDir: env.STAGECOACH_SECRETS_DIR,
+    registryIntervalsMs: Object.fromEntries(Object.entries(fileRaw.registries ?? {}).flatMap(([host, r]) => (r.interval ? [[host, parseDuration(r.interval) ?? 0]] : []))),
   };
 }
 
