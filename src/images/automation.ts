@@ -63,6 +63,8 @@ export class ImageAutomation {
     for (const w of due) {
       const check = await checkImage(w.service, w.image, w.policy, reader);
       this.record(w, check);
+      // A registry that asked us to wait (429 + Retry-After) is not asked again before then.
+      if (check.error?.retryAfterMs !== undefined) this.lastAsked.set(w.registry, now + check.error.retryAfterMs - (this.deps.intervalMsFor?.(w.registry) ?? 0));
       if (!check.next) continue;
       const list = bumps.get(w.environment) ?? [];
       list.push({ bump: { service: w.service, from: w.image, to: check.next, policy: check.policy }, check });

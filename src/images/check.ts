@@ -19,7 +19,7 @@ export interface ImageCheck {
   newestAllowed?: string;
   /** Set when the image line should change to this. */
   next?: string;
-  error?: { message: string; transient: boolean };
+  error?: { message: string; transient: boolean; retryAfterMs?: number };
 }
 
 /**
@@ -53,6 +53,7 @@ export async function checkImage(service: string, image: string, policy: ImagePo
     return { ...base, newestAllowed: moves ? pinned : `${name}:${chosen}`, ...(pinned !== image ? { next: pinned } : {}) };
   } catch (error) {
     if (!isStagecoachError(error)) throw error;
-    return { ...base, error: { message: error.message, transient: error.transient } };
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+    return { ...base, error: { message: error.message, transient: error.transient, ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}) } };
   }
 }

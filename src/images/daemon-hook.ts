@@ -21,7 +21,8 @@ export interface ImageAutomationSettings {
 
 /** Image automation as the daemon runs it: the registry client with the host's credentials, bumps committed and pushed with retry. */
 export function daemonImageAutomation(s: ImageAutomationSettings): ImageAutomation {
-  const registry = new RegistryClient({ credentials: hostCredentials(s.dockerConfigPath, processCredentialHelper({ path: s.helperPath })) });
+  // The checks run inside the daemon's cycle: short waits only. A longer Retry-After pauses that registry until then instead.
+  const registry = new RegistryClient({ credentials: hostCredentials(s.dockerConfigPath, processCredentialHelper({ path: s.helperPath })), maxRetryAfterMs: 5_000, maxAttempts: 3, timeoutMs: 15_000 });
   return new ImageAutomation({
     registry,
     log: s.log.child({ component: 'images' }),

@@ -28,6 +28,15 @@ export interface RegistryClientOptions {
   maxPages?: number;
   /** Tags asked for per page (`n`); the registry may send fewer and a `Link` to the rest. */
   pageSize?: number;
+  /** Per HTTP request, including the token request. */
+  timeoutMs?: number;
+}
+
+/** A 429 whose `Retry-After` was longer than the client waits: the caller should not ask this registry again before then. */
+export class RateLimitedError extends RegistryError {
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message, { transient: true });
+  }
 }
 
 interface Session {
@@ -91,7 +100,7 @@ export class RegistryClient {
       if (session.authorization) headers.authorization = session.authorization;
       let res: Response;
       try {
-        res = await this.fetch(url, { method, headers, redirect: 'follow' });
+        res = await this.fetch(url, { method, headers, redirect: 'follow', signal: AbortSignal.timeout(this.options.timeoutMs ?? 20_000) });
       } catch (cause) {
         throw this.error(target, `cannot ${what}: ${networkReason(cause)}; is the registry running and is ${target.host} the right host and port?`, true, cause);
       }
@@ -108,7 +117,9 @@ export class RegistryClient {
         const max = this.options.maxRetryAfterMs ?? 60_000;
         if (attempt >= maxAttempts || wait > max) {
           const why = res.status === 429 ? `rate-limited (429, Retry-After ${Math.round(wait / 1000)} s)` : `answered ${res.status}`;
-          throw this.error(target, `cannot ${what}: ${why} after ${attempt} tries; stagecoach tries again on the next poll`, true);
+          const text = `registry ${target.host}, repository ${target.repository}: cannot ${what}: ${why} after ${attempt} tries; stagecoach tries again on the next poll`;
+          if (res.status === 429) throw new RateLimitedError(text, wait);
+          throw new RegistryError(text, { transient: true });
         }
         await this.sleep(wait);
         continue;
@@ -140,7 +151,7 @@ export class RegistryClient {
     } catch (cause) {
       throw this.error(target, `sent a token realm that is not a URL (${realm})`, false, cause);
     }
-    const init: RequestInit = { method: 'GET', headers: { 'user-agent': 'stagecoach' } };
+    const init: RequestInit = { method: 'GET', headers: { 'user-agent': 'stagecoach' }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 20_000) };
     if (creds?.kind === 'identity-token') {
       // OAuth2 refresh-token grant (distribution's token spec), as the docker CLI does with an identity token.
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.token, client_id: 'stagecoach', scope, ...(service ? { service } : {}) });

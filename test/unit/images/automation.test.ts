@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { GitError, RegistryError } from '../../../src/errors.js';
 import { ImageAutomation } from '../../../src/images/automation.js';
+import { RateLimitedError } from '../../../src/registry/client.js';
 import type { BumpResult } from '../../../src/images/bump-commit.js';
 import type { ImageBump } from '../../../src/images/bump-message.js';
 import type { ImagePolicy } from '../../../src/images/policy.js';
@@ -73,6 +74,20 @@ describe('ImageAutomation', () => {
     const a = new ImageAutomation({ registry: failing.reader, log: pino({ level: 'silent' }), now: () => new Date(0), commit: async () => { throw new Error('must not commit'); } });
     expect(await a.poll([env('autotest', [{ name: 'web', image: `${R}:1.0.0`, policy: semver1 }])])).toBe(0);
     expect(a.snapshot()[0]).toMatchObject({ lastError: expect.stringContaining('refused the credentials'), newestAllowed: null, lastCheck: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('a registry that answers 429 with Retry-After is not asked again before then', async () => {
+    let clock = 0;
+    const limited = fakeRegistryReader({}, { [R]: new RateLimitedError('registry 127.0.0.1:5000, repository app: cannot list tags: rate-limited (429, Retry-After 300 s) after 1 tries; stagecoach tries again on the next poll', 300_000) });
+    const a = new ImageAutomation({ registry: limited.reader, log: pino({ level: 'silent' }), now: () => new Date(clock), intervalMsFor: () => 1_000, commit: async () => { throw new Error('must not commit'); } });
+    const envs = [env('autotest', [{ name: 'web', image: `${R}:1.0.0`, policy: semver1 }])];
+    await a.poll(envs);
+    expect(a.snapshot()[0]!.lastError).toContain('rate-limited (429, Retry-After 300 s)');
+    for (clock = 1_000; clock < 300_000; clock += 60_000) await a.poll(envs);
+    expect(limited.asked).toHaveLength(1);
+    clock = 300_000;
+    await a.poll(envs);
+    expect(limited.asked).toHaveLength(2);
   });
 
   it('a failed commit is shown on each service of it', async () => {

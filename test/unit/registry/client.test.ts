@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RegistryError } from '../../../src/errors.js';
-import { RegistryClient } from '../../../src/registry/client.js';
+import { RateLimitedError, RegistryClient } from '../../../src/registry/client.js';
 import type { RegistryCredentials } from '../../../src/registry/credentials.js';
 import { fakeRegistry } from '../../support/fake-registry.js';
 import type { FakeRegistryOptions } from '../../support/fake-registry.js';
@@ -95,6 +95,12 @@ describe('RegistryClient', () => {
     expect(error.message).toMatch(message);
     expect(error.transient).toBe(transient);
     expect(error.message).not.toContain('right');
+  });
+
+  it('a Retry-After longer than it waits comes back as RateLimitedError with the wait', async () => {
+    const error = await failure(client({ repos, queue: [{ status: 429, headers: { 'retry-after': '120' } }] }).c.listTags('127.0.0.1:5000/app'));
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterMs).toBe(120_000);
   });
 
   it('says the registry is unreachable, transient', async () => {
