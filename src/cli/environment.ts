@@ -6,7 +6,8 @@ import { environmentsDir, loadRepo } from '../manifest/load.js';
 import { formatProblem } from '../manifest/problem.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import type { LoadedEnvironment } from '../manifest/types.js';
-import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
+import { processCredentialHelper } from '../registry/helper-process.js';
+import { dockerClientFor, dockerConfigPath, DockerRuntime } from '../runtime/docker-runtime.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { localRevision } from '../git/local-revision.js';
 import type { CliIo } from './io.js';
@@ -35,5 +36,5 @@ export async function loadTarget(options: { repo?: string; env?: string }, io: C
   }
   const environment = load.loaded;
   const { docker, host } = dockerClientFor(environment.environment.target.docker, environment.environment.target.tls ?? undefined, io.env);
-  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host) };
+  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host, dockerConfigPath(io.env), processCredentialHelper({ env: io.env })) };
 }

@@ -11,8 +11,8 @@ export interface ImageAutomationSettings {
   branch: string;
   /** The daemon host's Docker config (`auths`, `credsStore`, `credHelpers`). */
   dockerConfigPath: string;
-  /** PATH in which `docker-credential-*` helpers are looked up. */
-  helperPath: string | undefined;
+  /** The environment `docker-credential-*` helpers run with (PATH finds them; some read HOME or cloud variables). */
+  helperEnv: Record<string, string | undefined>;
   /** Each registry is asked at most this often. */
   intervalMsFor: (registry: string) => number;
   log: Logger;
@@ -22,7 +22,7 @@ export interface ImageAutomationSettings {
 /** Image automation as the daemon runs it: the registry client with the host's credentials, bumps committed and pushed with retry. */
 export function daemonImageAutomation(s: ImageAutomationSettings): ImageAutomation {
   // The checks run inside the daemon's cycle: short waits only. A longer Retry-After pauses that registry until then instead.
-  const registry = new RegistryClient({ credentials: hostCredentials(s.dockerConfigPath, processCredentialHelper({ path: s.helperPath })), maxRetryAfterMs: 5_000, maxAttempts: 3, timeoutMs: 15_000 });
+  const registry = new RegistryClient({ credentials: hostCredentials(s.dockerConfigPath, processCredentialHelper({ env: s.helperEnv })), maxRetryAfterMs: 5_000, maxAttempts: 3, timeoutMs: 15_000 });
   return new ImageAutomation({
     registry,
     log: s.log.child({ component: 'images' }),

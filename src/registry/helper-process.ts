@@ -7,16 +7,17 @@ const notFound = /credentials not found|not found in native keychain|no credenti
 /**
  * The docker-credential-helpers protocol: `docker-credential-<name> get`
  * reads the server address on stdin and prints `{"Username","Secret"}`.
- * `path` is the PATH the helper is looked up in (the daemon host's).
+ * `env` is the environment helpers run with (the daemon's: PATH to find
+ * them, HOME and cloud variables some of them read); default a plain PATH.
  */
-export function processCredentialHelper(options: { path?: string; timeoutMs?: number } = {}): CredentialHelper {
+export function processCredentialHelper(options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): CredentialHelper {
   return (helper, serverAddress) => {
     if (!/^[A-Za-z0-9_.-]+$/.test(helper)) {
       return Promise.reject(new RegistryError(`registry credentials: helper name "${helper}" in the Docker config is not a plain name; fix credsStore/credHelpers on the daemon host`));
     }
     const program = `docker-credential-${helper}`;
     return new Promise((resolve, reject) => {
-      const child = spawn(program, ['get'], { env: { PATH: options.path ?? '/usr/local/bin:/usr/bin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 10_000 });
+      const child = spawn(program, ['get'], { env: options.env ?? { PATH: '/usr/local/bin:/usr/bin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 10_000 });
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));

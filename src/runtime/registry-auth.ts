@@ -11,14 +11,14 @@ import type { RegistryAuth } from './types.js';
  * (the daemon host's Docker config `auths`, `credsStore` and `credHelpers`),
  * shaped as the engine's X-Registry-Auth.
  */
-export async function registryAuthFor(ref: string, configPath: string, host: string, helper: CredentialHelper = processCredentialHelper()): Promise<RegistryAuth | undefined> {
+export async function registryAuthFor(ref: string, configPath: string, host: string, helper: CredentialHelper | undefined = undefined): Promise<RegistryAuth | undefined> {
   let registry: string;
   try {
     registry = registryTarget(ref).host;
   } catch {
     return undefined; // a malformed reference: the engine's own error says why
   }
-  const creds = await hostCredentials(configPath, helper)(registry).catch((cause: unknown) => {
+  const creds = await hostCredentials(configPath, helper ?? processCredentialHelper())(registry).catch((cause: unknown) => {
     throw new DockerError(`docker at ${host}: cannot pull image ${ref}: ${(cause as Error).message}`, { cause });
   });
   if (!creds) return undefined;

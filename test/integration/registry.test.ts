@@ -101,7 +101,7 @@ describe('htpasswd basic auth', () => {
     await writeFile(path.join(bin, 'docker-credential-testvault'), `#!/bin/sh\nread -r server\nif [ "$1" = get ] && [ "$server" = "${basic.host}" ]; then printf '{"ServerURL":"%s","Username":"${basic.user.username}","Secret":"${basic.user.password}"}' "$server"; else echo "credentials not found in native keychain"; exit 1; fi\n`);
     await chmod(path.join(bin, 'docker-credential-testvault'), 0o755);
     const config = await configFile({ credsStore: 'testvault' });
-    const client = new RegistryClient({ credentials: hostCredentials(config, processCredentialHelper({ path: `${bin}:/usr/bin:/bin` })) });
+    const client = new RegistryClient({ credentials: hostCredentials(config, processCredentialHelper({ env: { PATH: `${bin}:/usr/bin:/bin` } })) });
     expect(await client.manifestDigest(`${basic.host}/app:1.0.0`)).toBe(digests[`${basic.host}/app:1.0.0`]);
   });
 

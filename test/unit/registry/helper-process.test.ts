@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const helper = () => processCredentialHelper({ path: `${dir}:/usr/bin:/bin` });
+const helper = () => processCredentialHelper({ env: { PATH: `${dir}:/usr/bin:/bin` } });
 
 describe('processCredentialHelper', () => {
   it('reads Username and Secret', async () => {
