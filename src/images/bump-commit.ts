@@ -1,16 +1,17 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitError } from '../errors.js';
 import { diskRepo } from '../manifest/files.js';
-import { canonicalImage, parseImageRef } from '../manifest/image-ref.js';
-import { loadEnvironment } from '../manifest/load.js';
 import type { Problem } from '../manifest/problem.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import { pushWithRetry } from '../promotion/push.js';
-import { setServiceImages } from '../promotion/set-images.js';
 import { gitError, gitIn } from '../source/git.js';
 import { bumpMessage } from './bump-message.js';
+import { planBumps } from './plan-bumps.js';
+import type { BumpGuard, BumpSkip, RequestedBump } from './plan-bumps.js';
+
+export type { BumpSkip } from './plan-bumps.js';
 import type { ImageBump } from './bump-message.js';
 
 export interface BumpRequest {
@@ -18,17 +19,11 @@ export interface BumpRequest {
   dir: string;
   branch: string;
   env: string;
-  /** `from` undefined: whatever the line names now (set-image). */
-  bumps: readonly (Omit<ImageBump, 'from'> & { from?: string })[];
+  bumps: readonly RequestedBump[];
   by: string;
-  /**
-   * Refuses a bump against the image the fresh branch names (a downgrade, a
-   * tag outside the policy); returns why, or undefined to let it through.
-   */
-  guard?: (service: string, current: string, next: string) => string | undefined;
+  /** Refuses a bump against the image the fresh branch names (a downgrade); see BumpGuard. */
+  guard?: BumpGuard;
 }
-
-export type BumpSkip = { service: string; reason: string };
 
 export interface BumpResult {
   outcome: 'committed' | 'up-to-date' | 'invalid';
@@ -70,55 +65,17 @@ async function attemptBumps(req: BumpRequest): Promise<Omit<BumpResult, 'attempt
   const work = await mkdtemp(path.join(tmpdir(), 'stagecoach-images-'));
   try {
     await git.raw(['worktree', 'add', '--detach', work, `refs/remotes/origin/${req.branch}`]).catch((e: unknown) => Promise.reject(gitError('worktree add', req.dir, e)));
-    const folder = `environments/${req.env}`;
-    const files = await diskRepo(work).listManifests(folder);
-    const wanted = new Map(req.bumps.map((b) => [b.service, b]));
-    const applied: ImageBump[] = [];
-    const skipped: BumpSkip[] = [];
-    const seen = new Set<string>();
-    for (const file of files) {
-      const full = path.join(work, file);
-      const text = await readFile(full, 'utf8');
-      // First pass: what each wanted service names now in this file.
-      const probe = setServiceImages(text, Object.fromEntries([...wanted].map(([s]) => [s, '\u0000probe'])));
-      const images: Record<string, string> = {};
-      for (const c of probe.changed) {
-        seen.add(c.service);
-        const bump = wanted.get(c.service)!;
-        if (sameImage(c.from, bump.to)) continue; // already there: another daemon, a restart, or CI twice
-        if (bump.from !== undefined && !sameImage(c.from, bump.from)) {
-          skipped.push({ service: c.service, reason: `its image changed to ${c.from} since the check (expected ${bump.from}); the next check decides again` });
-          continue;
-        }
-        const refused = req.guard?.(c.service, c.from, bump.to);
-        if (refused) {
-          skipped.push({ service: c.service, reason: refused });
-          continue;
-        }
-        images[c.service] = bump.to;
-        applied.push({ service: c.service, from: c.from, to: bump.to, policy: bump.policy });
-      }
-      if (Object.keys(images).length === 0) continue;
-      await writeFile(full, setServiceImages(text, images).text);
-    }
-    for (const b of req.bumps) if (!seen.has(b.service)) skipped.push({ service: b.service, reason: `no Service named ${b.service} with an image: line in ${folder}` });
-    if (applied.length === 0) return { outcome: 'up-to-date', applied, skipped, problems: [] };
-    const load = await loadEnvironment(diskRepo(work), req.env, compileSchemas());
-    if (load.problems.length > 0) return { outcome: 'invalid', applied: [], skipped, problems: load.problems };
+    const plan = await planBumps(diskRepo(work), req.env, req.bumps, compileSchemas(), req.guard);
+    if (plan.problems.length > 0) return { outcome: 'invalid', applied: [], skipped: plan.skipped, problems: plan.problems };
+    if (plan.applied.length === 0) return { outcome: 'up-to-date', applied: [], skipped: plan.skipped, problems: [] };
+    for (const [file, text] of Object.entries(plan.changes)) await writeFile(path.join(work, file), text);
     const wt = gitIn(work);
-    await wt.add(['-A', folder]);
-    await wt.commit(bumpMessage(req.env, applied, req.by));
+    await wt.add(['-A', `environments/${req.env}`]);
+    await wt.commit(bumpMessage(req.env, plan.applied, req.by));
     const pushed = await pushWithRetry(wt, { branch: req.branch, maxAttempts: 1 });
-    return { outcome: 'committed', commit: pushed.commit, applied, skipped, problems: [] };
+    return { outcome: 'committed', commit: pushed.commit, applied: plan.applied, skipped: plan.skipped, problems: [] };
   } finally {
     await git.raw(['worktree', 'remove', '--force', work]).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** `app` and `app:latest` name the same image: compare as Docker resolves them. */
-function sameImage(a: string, b: string): boolean {
-  const pa = parseImageRef(a);
-  const pb = parseImageRef(b);
-  return pa.ok && pb.ok ? canonicalImage(pa.ref) === canonicalImage(pb.ref) : a === b;
 }
