@@ -121,7 +121,9 @@ describe('a newer allowed tag enters the pipeline by itself', () => {
 
     // CI pushes a new build.
     const pushed = await registry.push(docker, `${run}:1.0.1`, local('v2'));
+    const pushedAt = Date.now();
     await waitForImage(daemon, (s) => s.environment === testing && s.lastUpdate?.to === app('1.0.1'), 'the bump commit');
+    const bumpedAt = Date.now();
     const log = await remoteLog(user);
     expect(log).toContain(`${testing}: update web to ${app('1.0.1')}`);
     const bump = await git(user.dir, 'log', '-1', '--format=%B', `--grep=^${testing}: update web`, 'origin/main');
@@ -133,6 +135,8 @@ describe('a newer allowed tag enters the pipeline by itself', () => {
 
     // Deployed, tested, marked, proposed to staging.
     await daemon.waitFor(testing, (e) => e.lastMarker?.result === 'passed' && e.services.some((s) => s.image === app('1.0.1')), 'testing verified on 1.0.1');
+    // Reported, not asserted (no timed tests): how long a new build takes to enter the pipeline here.
+    console.info(`image automation (poll 500 ms): push → bump commit ${bumpedAt - pushedAt} ms, push → deployed and verified ${Date.now() - pushedAt} ms`);
     expect(await runningImage(testing, 'web')).toBe(app('1.0.1'));
     const runningDigest = (await docker.getImage(app('1.0.1')).inspect()).RepoDigests;
     expect(runningDigest).toContain(`${registry.host}/${run}@${pushed}`);
