@@ -4,7 +4,9 @@ import { commitImageBumps } from '../images/bump-commit.js';
 import { isSemverDowngrade } from '../images/downgrade.js';
 import { formatProblem } from '../manifest/problem.js';
 import { parseImageRef } from '../manifest/image-ref.js';
-import { gitIn } from '../source/git.js';
+import { Checkout } from '../git/checkout.js';
+import { gitIn } from '../git/git-cli.js';
+import { GitRepository } from '../git/repository.js';
 import type { CliIo } from './io.js';
 import { exitCodes } from './io.js';
 
@@ -41,13 +43,13 @@ export async function setImageCommand(assignments: readonly string[], options: S
     return exitCodes.failed;
   }
   const dir = path.resolve(io.cwd, options.repo ?? '.');
-  const git = gitIn(dir);
-  if (!(await git.checkIsRepo().catch(() => false))) throw new UsageError(`${dir} is not a git repository; --repo must be a clone of the config repo`);
-  if (!(await git.getRemotes()).some((r) => r.name === 'origin')) throw new UsageError(`${dir} has no remote "origin" to push to`);
-  const branch = options.branch ?? (await currentBranch(dir));
-  const who = (await git.raw(['var', 'GIT_AUTHOR_IDENT']).catch(() => 'a CI job')).replace(/\s+\d+ [+-]\d{4}\s*$/, '').trim();
-  const result = await commitImageBumps({
-    dir,
+  const checkout = new Checkout(dir);
+  if (!(await checkout.isRepo())) throw new UsageError(`${dir} is not a git repository; --repo must be a clone of the config repo`);
+  if (!(await checkout.hasOrigin())) throw new UsageError(`${dir} has no remote "origin" to push to`);
+  const branch = options.branch ?? (await currentBranch(dir, checkout));
+  const who = await checkout.author('a CI job');
+  // Built from git objects on origin's branch: the CI checkout (often stale, often detached) is never touched.
+  const result = await commitImageBumps(new GitRepository({ dir, branch }), {
     branch,
     env: options.env,
     bumps,
@@ -69,11 +71,10 @@ export async function setImageCommand(assignments: readonly string[], options: S
 }
 
 /** The branch the clone is on; CI checkouts are often detached, then origin's default branch. */
-async function currentBranch(dir: string): Promise<string> {
-  const git = gitIn(dir);
-  const head = (await git.revparse(['--abbrev-ref', 'HEAD']).catch(() => 'HEAD')).trim();
+async function currentBranch(dir: string, checkout: Checkout): Promise<string> {
+  const head = await checkout.currentBranch().catch(() => 'HEAD');
   if (head !== 'HEAD') return head;
-  const remoteHead = (await git.raw(['symbolic-ref', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
+  const remoteHead = (await gitIn(dir).raw(['symbolic-ref', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
   if (remoteHead.startsWith('origin/')) return remoteHead.slice('origin/'.length);
   throw new UsageError(`${dir} is on a detached HEAD and origin names no default branch; pass --branch NAME`);
 }

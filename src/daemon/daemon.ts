@@ -142,11 +142,24 @@ export class Daemon {
         const env = this.lastGood.get(name);
         if (env && !signal.aborted) await this.verify(env, this.store.environment(name)?.revision.applied ?? head, work.reason);
       }
+      if ((work.remote || work.full) && !outcome.sourceDown && !signal.aborted) await this.pollImages();
     } catch (error) {
       this.deps.log.error({ err: error }, 'cycle failed unexpectedly');
     }
     this.deps.onCycle?.(this.store.snapshot());
     return outcome;
+  }
+
+  /** Registries are asked after the environments are settled, inside the cycle, so a bump commit never races the daemon's own git work. */
+  private async pollImages(): Promise<void> {
+    const images = this.deps.images;
+    if (!images) return;
+    const commits = await images.poll([...this.lastGood.values()]).catch((error: unknown) => {
+      this.deps.log.warn({ err: (error as Error).message }, 'image automation failed');
+      return 0;
+    });
+    this.store.setImages(images.snapshot());
+    if (commits > 0) this.trigger({ kind: 'image-update', reason: 'image update committed' });
   }
 
   /** Asks the remote whether the branch moved (one ls-remote) and fetches only when it did; undefined when the remote cannot be reached. */

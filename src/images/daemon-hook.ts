@@ -4,10 +4,12 @@ import { processCredentialHelper } from '../registry/helper-process.js';
 import { hostCredentials } from '../registry/host-credentials.js';
 import { ImageAutomation } from './automation.js';
 import { commitImageBumps } from './bump-commit.js';
+import type { BumpGit } from './bump-commit.js';
+import type { SignOption } from '../git/ports.js';
 
 export interface ImageAutomationSettings {
-  /** The daemon's clone of the config repo (bumps are committed from a temporary worktree of it). */
-  dir: string;
+  /** The daemon's git (bumps are committed from git objects and pushed with its retry). */
+  git: BumpGit;
   branch: string;
   /** The daemon host's Docker config (`auths`, `credsStore`, `credHelpers`). */
   dockerConfigPath: string;
@@ -17,6 +19,8 @@ export interface ImageAutomationSettings {
   intervalMsFor: (registry: string) => number;
   log: Logger;
   now: () => Date;
+  /** Signs the bump commits like the daemon's markers. */
+  sign?: SignOption;
 }
 
 /** Image automation as the daemon runs it: the registry client with the host's credentials, bumps committed and pushed with retry. */
@@ -28,6 +32,6 @@ export function daemonImageAutomation(s: ImageAutomationSettings): ImageAutomati
     log: s.log.child({ component: 'images' }),
     now: s.now,
     intervalMsFor: s.intervalMsFor,
-    commit: (environment, bumps) => commitImageBumps({ dir: s.dir, branch: s.branch, env: environment, bumps, by: 'stagecoach image automation' }),
+    commit: (environment, bumps) => commitImageBumps(s.git, { branch: s.branch, env: environment, bumps, by: 'stagecoach image automation', sign: s.sign }),
   });
 }
