@@ -48,8 +48,17 @@ export class ImageAutomation {
 
   constructor(private readonly deps: ImageAutomationDeps) {}
 
-  /** Checks the due registries; resolves to the number of commits pushed (the caller then fetches and deploys). */
+  /** Checks the due registries; resolves to the number of commits pushed (the caller then fetches and deploys). Never throws. */
   async poll(envs: readonly LoadedEnvironment[]): Promise<number> {
+    try {
+      return await this.pollOnce(envs);
+    } catch (error) {
+      this.deps.log.warn({ err: (error as Error).message }, 'image automation failed');
+      return 0;
+    }
+  }
+
+  private async pollOnce(envs: readonly LoadedEnvironment[]): Promise<number> {
     const watched = watchedServices(envs);
     this.forgetUnwatched(watched);
     const now = this.deps.now().getTime();
