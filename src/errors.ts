@@ -1,5 +1,5 @@
 /** The closed set of failure kinds; `kind` is the discriminant callers branch on. */
-export const errorKinds = ['git', 'docker', 'deploy', 'usage'] as const;
+export const errorKinds = ['git', 'docker', 'deploy', 'usage', 'registry'] as const;
 export type ErrorKind = (typeof errorKinds)[number];
 
 export interface ErrorOptions {
@@ -34,6 +34,11 @@ export class DeployError extends StagecoachError {
 /** Bad command-line usage or settings: exit code 2. */
 export class UsageError extends StagecoachError {
   readonly kind = 'usage' as const;
+}
+
+/** A container registry refused, failed or could not be reached; the message names registry and repository. */
+export class RegistryError extends StagecoachError {
+  readonly kind = 'registry' as const;
 }
 
 export function isStagecoachError(error: unknown): error is StagecoachError {

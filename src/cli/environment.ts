@@ -6,7 +6,8 @@ import { environmentsDir, loadRepo } from '../manifest/load.js';
 import { formatProblem } from '../manifest/problem.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import type { LoadedEnvironment } from '../manifest/types.js';
-import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
+import { processCredentialHelper } from '../registry/helper-process.js';
+import { dockerClientFor, dockerConfigPath, DockerRuntime } from '../runtime/docker-runtime.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { SwarmPort } from '../swarm/types.js';
@@ -40,5 +41,5 @@ export async function loadTarget(options: { repo?: string; env?: string }, io: C
   const environment = load.loaded;
   const { docker, host } = dockerClientFor(environment.environment.target.docker, environment.environment.target.tls ?? undefined, io.env);
   const swarm = environment.environment.target.mode === 'swarm' ? new DockerSwarm(docker, host) : undefined;
-  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host), ...(swarm ? { swarm } : {}) };
+  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host, dockerConfigPath(io.env), processCredentialHelper({ env: io.env })), ...(swarm ? { swarm } : {}) };
 }

@@ -10,6 +10,7 @@ import { validateCommand } from './validate.js';
 import { importComposeCommand } from './import-compose.js';
 import { verifyCommand } from './verify.js';
 import { historyCommand, promoteCommand, rollbackCommand } from './git-commands.js';
+import { setImageCommand } from './set-image.js';
 
 /** Parses argv and runs one command; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
@@ -123,6 +124,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--repo <dir>', 'a clone of the config repo', '.')
     .action(async (options: { env: string; to: string; reason: string; repo: string }) => {
       code = await rollbackCommand(options, io);
+    });
+
+  program
+    .command('set-image')
+    .description('for CI: commit SERVICE=IMAGE to an environment (only the image: lines), validated, pushed with retry (exit 0 done, 1 refused, 2 error)')
+    .argument('<assignments...>', 'SERVICE=IMAGE, e.g. web=registry.example.com/shop/web:1.5.0')
+    .requiredOption('--env <name>', 'environment')
+    .option('--repo <dir>', 'a clone of the config repo with an origin', '.')
+    .option('--branch <name>', 'the branch to commit to (default: the current one, or origin\'s default on a detached HEAD)')
+    .option('--allow-downgrade', 'allow a lower semver tag than the one the manifest names')
+    .action(async (assignments: string[], options: { env: string; repo: string; branch?: string; allowDowngrade?: boolean }) => {
+      code = await setImageCommand(assignments, options, io);
     });
 
   try {

@@ -19,7 +19,9 @@ import { UsageError } from '../errors.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import type { EnvironmentManifest } from '../manifest/types.js';
 import { hostSecrets } from '../reconcile/secrets.js';
-import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
+import { daemonImageAutomation } from '../images/daemon-hook.js';
+import { processCredentialHelper } from '../registry/helper-process.js';
+import { dockerClientFor, dockerConfigPath, DockerRuntime } from '../runtime/docker-runtime.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { createRequestHandler } from '../server/http.js';
@@ -114,7 +116,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     const { docker, host } = dockerClientFor(env?.target.docker ?? null, env?.target.tls ?? undefined, io.env);
     let runtime = runtimes.get(host);
     if (!runtime) {
-      runtime = new DockerRuntime(docker, host);
+      runtime = new DockerRuntime(docker, host, dockerConfigPath(io.env), processCredentialHelper({ env: io.env }));
       runtimes.set(host, runtime);
       if (daemon) unfollow.push(followEngine(runtime, daemon, log));
     }
@@ -161,6 +163,16 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     log,
     metrics,
     clock: systemClock,
+    images: daemonImageAutomation({
+      git: repo,
+      branch: settings.branch,
+      dockerConfigPath: dockerConfigPath(io.env),
+      helperEnv: io.env,
+      // 0.8: polls come with ±10 % jitter; a registry due at the next poll must not wait a second one.
+      intervalMsFor: (registry) => settings.registryIntervalsMs[registry] ?? settings.intervalMs * 0.8,
+      log,
+      now: () => systemClock.now(),
+    }),
     onCycle: (() => {
       let announced = false;
       return (status: DaemonStatus) => {

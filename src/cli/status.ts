@@ -1,5 +1,6 @@
 import type { DaemonStatus } from '../daemon/status.js';
 import { UsageError } from '../errors.js';
+import { imageStatusLines } from '../images/status-view.js';
 import type { CliIo } from './io.js';
 import { exitCodes } from './io.js';
 
@@ -20,6 +21,7 @@ export function formatStatus(status: DaemonStatus): string {
     const latest = e.decisions[0];
     if (latest) lines.push(`  latest decision: ${latest.at} ${latest.kind}: ${latest.reason}`);
   }
+  lines.push(...imageStatusLines(status.images));
   return lines.join('\n');
 }
 

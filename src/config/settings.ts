@@ -28,6 +28,8 @@ export interface Settings {
   secretsDir: string | undefined;
   /** Where pipeline events are sent (settings file only); undefined when none are configured. */
   notifications: NotificationSettings | undefined;
+  /** Image automation: how often each registry host is asked (settings file `registries`); others every poll interval. */
+  registryIntervalsMs: Record<string, number>;
 }
 
 /** Command-line flags of `stagecoach run`, as parsed. */
@@ -52,9 +54,10 @@ interface RawSettings {
   webhookSecret?: { file?: string; env?: string };
   apiToken?: { file?: string; env?: string };
   notifications?: RawNotifications;
+  registries?: Record<string, { interval?: string }>;
 }
 
-const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'notifications'>, string> = {
+const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'notifications' | 'registries'>, string> = {
   repo: 'STAGECOACH_REPO',
   branch: 'STAGECOACH_BRANCH',
   environments: 'STAGECOACH_ENV',
@@ -159,6 +162,7 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     apiToken,
     secretsDir: env.STAGECOACH_SECRETS_DIR,
     notifications,
+    registryIntervalsMs: Object.fromEntries(Object.entries(fileRaw.registries ?? {}).flatMap(([host, r]) => (r.interval ? [[host, parseDuration(r.interval) ?? 0]] : []))),
   };
 }
 

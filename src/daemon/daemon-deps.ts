@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ImageAutomation } from '../images/automation.js';
 import type { GitReader, GitWriter, SignOption } from '../git/ports.js';
 import type { SchemaValidators } from '../manifest/schemas.js';
 import type { EnvironmentManifest } from '../manifest/types.js';
@@ -36,4 +37,6 @@ export interface DaemonDeps {
   schedules?: (fire: (env: string, kind: 'sync' | 'verify') => void) => Pick<Schedules, 'update' | 'stop'>;
   /** Told after every cycle (the CLI prints "all environments in sync" from it). */
   onCycle?: (status: DaemonStatus) => void;
+  /** Image automation: asked after every cycle that looked at the remote; a committed image update starts a cycle that deploys it. */
+  images?: ImageAutomation;
 }

@@ -8,6 +8,7 @@ import * as step from './environment-cycle.js';
 import { Verifier } from './verifier.js';
 import { imageDigests } from './promotion-steps.js';
 import { Schedules } from './schedules.js';
+import type { ImageAutomation } from '../images/automation.js';
 import type { DaemonStatus } from './status.js';
 
 export type { DaemonDeps } from './daemon-deps.js';
@@ -142,11 +143,18 @@ export class Daemon {
         const env = this.lastGood.get(name);
         if (env && !signal.aborted) await this.verify(env, this.store.environment(name)?.revision.applied ?? head, work.reason);
       }
+      if ((work.remote || work.full) && !outcome.sourceDown && !signal.aborted && this.deps.images) await this.pollImages(this.deps.images);
     } catch (error) {
       this.deps.log.error({ err: error }, 'cycle failed unexpectedly');
     }
     this.deps.onCycle?.(this.store.snapshot());
     return outcome;
+  }
+
+  /** Registries are asked inside the cycle, after the environments settled, so a bump commit never races the daemon's own git work. */
+  private async pollImages(images: ImageAutomation): Promise<void> {
+    if ((await images.poll([...this.lastGood.values()])) > 0) this.trigger({ kind: 'image-update', reason: 'image update committed' });
+    this.store.setImages(images.snapshot());
   }
 
   /** Asks the remote whether the branch moved (one ls-remote) and fetches only when it did; undefined when the remote cannot be reached. */

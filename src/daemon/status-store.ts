@@ -65,6 +65,11 @@ export class StatusStore {
     if (!this.current.ready) this.write((s) => ({ ...s, ready: true }));
   }
 
+  /** Image automation's view of its watched services (it owns them; this is the copy readers see). */
+  setImages(images: NonNullable<DaemonStatus['images']>): void {
+    this.write((s) => ({ ...s, images }));
+  }
+
   setRemote(remote: Partial<DaemonStatus['remote']>): void {
     this.write((s) => ({ ...s, remote: { ...s.remote, ...remote } }));
   }

@@ -1,3 +1,4 @@
+import type { ImageStatus } from '../images/automation.js';
 import type { ActionKind } from '../reconcile/types.js';
 
 export const syncStates = ['unknown', 'progressing', 'synced', 'out-of-sync', 'degraded', 'invalid', 'blocked', 'unreachable'] as const;
@@ -67,6 +68,8 @@ export interface DaemonStatus {
   branch: string;
   remote: { head: string | null; checkedAt: string | null; error: string | null };
   environments: EnvironmentStatus[];
+  /** Image automation: each watched service's image, the newest its policy allows, last check and last error. */
+  images?: ImageStatus[];
 }
 
 export const maxDecisions = 50;

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 
 /** Where a request for work came from. */
-export const triggerKinds = ['start', 'poll', 'watch', 'webhook', 'sync-api', 'schedule', 'docker-event', 'retry', 'marker'] as const;
+export const triggerKinds = ['start', 'poll', 'watch', 'webhook', 'sync-api', 'schedule', 'docker-event', 'retry', 'marker', 'image-update'] as const;
 export type TriggerKind = (typeof triggerKinds)[number];
 
 export interface Trigger {

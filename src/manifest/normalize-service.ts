@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { parse as shellParse } from 'shell-quote';
+import { normalizeImagePolicy } from '../images/policy-field.js';
+import type { RawImagePolicy } from '../images/policy-field.js';
 import { parseDuration } from './duration.js';
 import { specHash } from './hash.js';
 import { canonicalImage, parseImageRef } from './image-ref.js';
@@ -54,6 +56,7 @@ export interface RawService extends RawOptions {
   pull_policy?: PullPolicy | 'if_not_present' | 'build';
   scale?: number;
   container_name?: string;
+  imagePolicy?: RawImagePolicy;
   stop_grace_period?: string;
   init?: boolean;
   edge?: EdgeMode;
@@ -264,5 +267,6 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     ...(raw.build === undefined ? {} : { notes: [`has build: stagecoach does not build images; it pulls ${spec.image} (build and push it in CI)`] }),
     ...(raw.profiles?.length ? { profiles: [...raw.profiles].sort() } : {}),
     edge: raw.edge ?? 'tcp',
+    imagePolicy: normalizeImagePolicy(raw.imagePolicy, ctx.report),
   };
 }

@@ -1,3 +1,4 @@
+import type { ImagePolicy } from '../images/policy.js';
 import type { PortBinding } from './ports.js';
 
 export const manifestKinds = ['Environment', 'Service'] as const;
@@ -173,6 +174,8 @@ export interface ServiceManifest {
   profiles?: string[];
   /** `edge:`; default tcp. Used only when a fixed host port is published. */
   edge: EdgeMode;
+  /** How the image moves by itself (image automation); absent or null: only commits move it. Not in the spec hash. */
+  imagePolicy?: ImagePolicy | null;
 }
 
 export interface HttpTest {

@@ -5,6 +5,7 @@ import { createBody } from './create-body.js';
 import { tarFiles } from './tar.js';
 import { demultiplex, toDetails, toSummary } from './docker-mapping.js';
 import { engineMessage, errorText, isConnectionError, shortId, statusOf } from './docker-errors.js';
+import type { CredentialHelper } from '../registry/credentials.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
 import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth } from './types.js';
 
@@ -13,7 +14,13 @@ export type { TlsFiles } from './connect.js';
 export { demultiplex } from './docker-mapping.js';
 
 export class DockerRuntime implements ContainerRuntime {
-  constructor(private readonly docker: Docker, readonly host: string, private readonly configPath: string = dockerConfigPath()) {}
+  constructor(
+    private readonly docker: Docker,
+    readonly host: string,
+    private readonly configPath: string = dockerConfigPath(),
+    /** Runs `docker-credential-*` helpers for pulls; the composition root passes one with the daemon's environment. */
+    private readonly credentialHelper?: CredentialHelper,
+  ) {}
 
   async ping(): Promise<void> {
     await this.call('reach the engine', () => this.docker.ping());
@@ -36,7 +43,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void> {
-    const authconfig = auth ?? (await registryAuthFor(ref, this.configPath, this.host));
+    const authconfig = auth ?? (await registryAuthFor(ref, this.configPath, this.host, this.credentialHelper));
     try {
       const stream = await this.docker.pull(ref, { ...(authconfig ? { authconfig } : {}), ...(platform ? { platform } : {}) });
       const items = await new Promise<ProgressItem[]>((resolve, reject) =>

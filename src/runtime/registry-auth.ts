@@ -1,35 +1,30 @@
-import { readFile } from 'node:fs/promises';
 import { DockerError } from '../errors.js';
-import { parseImageRef } from '../manifest/image-ref.js';
+import { dockerHubKey } from '../registry/credentials.js';
+import type { CredentialHelper } from '../registry/credentials.js';
+import { hostCredentials } from '../registry/host-credentials.js';
+import { processCredentialHelper } from '../registry/helper-process.js';
+import { registryTarget } from '../registry/target.js';
 import type { RegistryAuth } from './types.js';
 
-export async function registryAuthFor(ref: string, configPath: string, host: string): Promise<RegistryAuth | undefined> {
-  let text: string;
+/**
+ * Credentials for a deploy pull: the same resolution as registry watching
+ * (the daemon host's Docker config `auths`, `credsStore` and `credHelpers`),
+ * shaped as the engine's X-Registry-Auth.
+ */
+export async function registryAuthFor(ref: string, configPath: string, host: string, helper: CredentialHelper | undefined = undefined): Promise<RegistryAuth | undefined> {
+  let registry: string;
   try {
-    text = await readFile(configPath, 'utf8');
+    registry = registryTarget(ref).host;
   } catch {
-    return undefined; // no config file: anonymous pull
+    return undefined; // a malformed reference: the engine's own error says why
   }
-  let auths: Record<string, { auth?: string; identitytoken?: string }>;
-  try {
-    auths = (JSON.parse(text) as { auths?: typeof auths }).auths ?? {};
-  } catch (cause) {
-    throw new DockerError(`docker at ${host}: cannot pull image ${ref}: ${configPath} is not valid JSON`, { cause });
-  }
-  const parsed = parseImageRef(ref);
-  const registry = parsed.ok ? parsed.ref.registry : undefined;
-  const keys = registry === undefined || registry === 'docker.io'
-    ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']
-    : [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`];
-  for (const key of keys) {
-    const entry = auths[key];
-    if (entry?.identitytoken) return { identitytoken: entry.identitytoken, serveraddress: key };
-    if (!entry?.auth) continue;
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: key };
-  }
-  return undefined;
+  const creds = await hostCredentials(configPath, helper ?? processCredentialHelper())(registry).catch((cause: unknown) => {
+    throw new DockerError(`docker at ${host}: cannot pull image ${ref}: ${(cause as Error).message}`, { cause });
+  });
+  if (!creds) return undefined;
+  const serveraddress = registry === 'docker.io' ? dockerHubKey : registry;
+  if (creds.kind === 'identity-token') return { identitytoken: creds.token, serveraddress };
+  return { username: creds.username, password: creds.password, serveraddress };
 }
 
 export function explainPull(message: string): { text: string; transient: boolean } {

@@ -18,6 +18,7 @@ describe('settings', () => {
       webhookSecret: undefined,
       apiToken: undefined,
       secretsDir: undefined,
+      registryIntervalsMs: {},
     });
   });
 
@@ -43,7 +44,7 @@ describe('settings', () => {
         'invalid settings:',
         'settings.yaml:1:9: /listen must be HOST:PORT (got "nowhere")',
         'settings.yaml:2:11: /logLevel must be one of trace, debug, info, warn, error, fatal, silent (got "loud")',
-        'settings.yaml:3:1: /colour is not a known field (allowed: apiVersion, kind, repo, branch, environments, interval, listen, dataDir, logLevel, webhookSecret, apiToken, notifications)',
+        'settings.yaml:3:1: /colour is not a known field (allowed: apiVersion, kind, repo, branch, environments, interval, listen, dataDir, logLevel, webhookSecret, apiToken, notifications, registries)',
         'environment: STAGECOACH_ENV must be an environment name (got ["Bad Name"])',
         'command line: --interval must be a duration like 30s or 2m (got "often")',
       ].join('\n'),
