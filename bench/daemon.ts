@@ -208,13 +208,10 @@ async function settled(daemon: DaemonProcess, envs: string[], revision: string |
   await waitUntil(
     async () => {
       const st = await daemon.status();
-      return envs.every((name) => {
-        const e = st.environments.find((x) => x.name === name);
-        if (!e || e.state !== 'synced' || !e.lastMarker) return false;
-        if (revision && e.lastMarker.revision !== revision) return false;
-        // After its own marker the daemon is at the marker commit without re-applying (same desired state).
-        return st.remote.head !== null && (e.revision.applied === st.remote.head || e.lastMarker.commit === st.remote.head);
-      }) && envs.every((name) => st.environments.find((x) => x.name === name)!.lastMarker!.commit !== undefined);
+      const all = envs.map((name) => st.environments.find((x) => x.name === name));
+      // Each environment runs what its marker describes; the daemon has seen the newest of those markers on the remote.
+      const marked = all.every((e) => e && e.state === 'synced' && e.lastMarker && e.lastMarker.revision === e.revision.applied && (!revision || e.lastMarker.revision === revision));
+      return marked && st.remote.head !== null && all.some((e) => e!.lastMarker!.commit === st.remote.head);
     },
     `${envs.join(', ')} to settle${revision ? ` at ${revision.slice(0, 7)}` : ''}`,
     timeoutMs,

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { scriptImageBuilder } from '../proxy/edge-image.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,13 +80,22 @@ function allInSync(status: DaemonStatus): boolean {
   return status.ready && status.environments.length > 0 && status.environments.every((e) => e.state === 'synced');
 }
 
-/** Binds the listen address; on failure says why and resolves to undefined (the caller exits non-zero). */
-async function listen(settings: Settings, io: CliIo): Promise<Server | undefined> {
-  const server = createServer();
+/**
+ * Binds the listen address; on failure says why and resolves to undefined (the
+ * caller exits non-zero). Until `serve` is given a handler, requests get 503
+ * (starting) rather than hanging.
+ */
+async function listen(settings: Settings, io: CliIo): Promise<{ server: Server; serve(handler: RequestListener): void } | undefined> {
+  let handler: RequestListener | undefined;
+  const server = createServer((req, res) => {
+    if (handler) return handler(req, res);
+    res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '1' });
+    res.end('{"starting":true}');
+  });
   server.listen(settings.listen.port, settings.listen.host);
   try {
     await once(server, 'listening');
-    return server;
+    return { server, serve: (h) => void (handler = h) };
   } catch (error) {
     io.err(`stagecoach: cannot listen on ${settings.listen.host}:${settings.listen.port}: ${(error as Error).message}`);
     server.close();
@@ -101,8 +110,9 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const log = daemonLogger(settings, io);
   const metrics = createMetrics();
   // Listen first: a taken address ends the start here, before anything else holds the process open.
-  const server = await listen(settings, io);
-  if (!server) return exitCodes.error;
+  const listening = await listen(settings, io);
+  if (!listening) return exitCodes.error;
+  const { server } = listening;
   const closeServer = async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
@@ -189,7 +199,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     if (notification) notifier.notify(notification);
   });
 
-  server.on('request', createRequestHandler({ daemon, metrics, log, branch: settings.branch, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken }));
+  listening.serve(createRequestHandler({ daemon, metrics, log, branch: settings.branch, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken }));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : settings.listen.port;
   const base = `http://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;

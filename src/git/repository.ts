@@ -35,6 +35,8 @@ function signArgs(sign: SignOption | undefined): string[] {
  */
 export class GitRepository implements GitReader, GitWriter {
   private readonly remoteRef: string;
+  /** Fetches and ref updates one at a time: two at once fail with "cannot lock ref". */
+  private refs: Promise<unknown> = Promise.resolve();
   constructor(readonly options: GitRepositoryOptions) {
     this.remoteRef = `refs/remotes/origin/${options.branch}`;
   }
@@ -102,20 +104,28 @@ export class GitRepository implements GitReader, GitWriter {
     });
   }
 
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.refs.then(fn, fn);
+    this.refs = run.catch(() => undefined);
+    return run;
+  }
+
   async fetch(): Promise<string> {
     const { branch } = this.options;
-    try {
-      await this.git().fetch('origin', `+refs/heads/${branch}:${this.remoteRef}`, ['--no-tags']);
-    } catch (error) {
-      throw gitError('fetch', this.displayUrl, error);
-    }
-    return this.resolve(this.remoteRef);
+    return this.exclusive(async () => {
+      try {
+        await this.git().fetch('origin', `+refs/heads/${branch}:${this.remoteRef}`, ['--no-tags']);
+      } catch (error) {
+        throw gitError('fetch', this.displayUrl, error);
+      }
+      return this.resolve(this.remoteRef);
+    });
   }
 
   /** Fetches another branch into a ref of stagecoach's own; null when it does not exist on the remote. */
   async fetchBranch(branch: string): Promise<string | null> {
     const ref = `refs/stagecoach/fetched/${branch}`;
-    const ok = await this.git().fetch('origin', `+refs/heads/${branch}:${ref}`, ['--no-tags']).then(() => true, () => false);
+    const ok = await this.exclusive(() => this.git().fetch('origin', `+refs/heads/${branch}:${ref}`, ['--no-tags']).then(() => true, () => false));
     return ok ? this.resolve(ref) : null;
   }
 
@@ -225,8 +235,11 @@ export class GitRepository implements GitReader, GitWriter {
       // Nothing left to change on this head (or our earlier push landed though its answer was lost): nothing is duplicated.
       if (!commit) return { commit: base, attempts: attempt, durationMs: Date.now() - started, changed: false };
       try {
-        await this.git().push('origin', `${commit}:refs/heads/${request.branch}`);
-        await this.git().raw(['update-ref', this.remoteRef, commit]);
+        // git updates the remote-tracking ref on push too: one ref writer at a time.
+        await this.exclusive(async () => {
+          await this.git().push('origin', `${commit}:refs/heads/${request.branch}`);
+          await this.git().raw(['update-ref', this.remoteRef, commit]);
+        });
         return { commit, attempts: attempt, durationMs: Date.now() - started, changed: true };
       } catch (error) {
         last = error;

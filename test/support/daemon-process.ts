@@ -79,7 +79,7 @@ export class DaemonProcess {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}`);
-        return fetch(`${daemon.base}/healthz`).then((r) => r.ok || undefined, () => undefined);
+        return fetch(`${daemon.base}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok || undefined, () => undefined);
       },
       { timeoutMs: 20_000, intervalMs: 50, what: 'the daemon to answer /healthz', detail: () => `output so far:\n${daemon.tail()}` },
     );
