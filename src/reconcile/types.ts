@@ -17,6 +17,8 @@ export interface ObservedContainer {
   imageId: string;
   state: ContainerDetails['state'];
   health: ContainerDetails['health'];
+  /** For an exited container (from the list call's status, or inspect); null while it runs. */
+  exitCode: number | null;
   /** From inspect: what `docker update` can change by hand. */
   details: Pick<ContainerDetails, 'restartCount' | 'exitCode' | 'restartPolicy' | 'memoryBytes' | 'nanoCpus' | 'pidsLimit'> | undefined;
 }
@@ -60,6 +62,10 @@ export interface Action {
   graceMs?: number;
   /** Position in the rollout: all of step n finish before step n+1 starts. */
   step: number;
+  /** A one-shot job (see dependencies.ts): it runs to its exit instead of waiting for health. */
+  job?: boolean;
+  /** For a noop: the container as observed, which tells its dependants whether it is ready. */
+  observed?: { state: ContainerDetails['state']; health: ContainerDetails['health']; exitCode: number | null };
 }
 
 export const recoveryKinds = ['remove-candidate', 'promote-candidate', 'remove-previous', 'restore-previous', 'remove-duplicate'] as const;

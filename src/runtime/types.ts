@@ -24,6 +24,8 @@ export interface ContainerSummary {
   state: ContainerState;
   health: HealthState;
   labels: Record<string, string>;
+  /** For an exited container, from the list call's status (`Exited (0) …`); null while it runs, undefined when not known. */
+  exitCode?: number | null;
 }
 
 /** What an inspect adds: enough to notice changes made by hand (docker update). */

@@ -40,7 +40,11 @@ export class FakeRuntime implements ContainerRuntime {
     this.reach('list containers');
     return [...this.containers.values()]
       .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v))
-      .map(({ create: _create, ...summary }) => ({ ...summary }));
+      // As the engine does: once the tag points elsewhere (or is gone), the list shows the image id.
+      .map(({ create: _create, restartCount: _r, startedAt: _s, restartPolicy: _p, memoryBytes: _m, nanoCpus: _n, pidsLimit: _l, ...summary }) => ({
+        ...summary,
+        image: this.images.get(summary.image)?.id === summary.imageId ? summary.image : summary.imageId,
+      }));
   }
 
   async inspectContainer(id: string): Promise<ContainerDetails | undefined> {

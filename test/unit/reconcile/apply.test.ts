@@ -127,6 +127,7 @@ const observed = (name: string, extra: Partial<ObservedContainer> = {}): Observe
   imageId: 'i',
   state: 'running',
   health: 'healthy',
+  exitCode: null,
   details: undefined,
   ...extra,
 });
