@@ -4,6 +4,7 @@ import type { ApplyContext, ApplyOptions } from './apply-context.js';
 import { defaultReady } from './apply-context.js';
 import { managedLabels } from './container-spec.js';
 import { ensureEnvironmentNetworks, pruneEnvironmentNetworks } from './networks.js';
+import { dependencyGate, statusesFrom } from './dependencies.js';
 import type { ActionResult } from './rollout.js';
 import { runAction } from './rollout.js';
 import type { Action, Plan, RecoveryStep } from './types.js';
@@ -68,6 +69,13 @@ async function prepare(ctx: ApplyContext, actions: Action[]): Promise<void> {
 }
 
 /**
+ * How many actions of one step run at once. A step's services roll out
+ * together; 20 was measured as the point past which dockerd 20.10 on two
+ * cores got no faster (bench/README.md).
+ */
+export const defaultConcurrency = 20;
+
+/**
  * The only writer to the runtime. Finishes or undoes interrupted rollouts,
  * then runs the plan step by step (actions of a step in parallel), skipping
  * services whose dependencies failed. A failed update rolls back inside its
@@ -93,9 +101,10 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
 
   const changes = plan.actions.filter((a) => a.kind !== 'noop');
   const results: ActionResult[] = [];
-  const failedServices = new Set<string>();
-  const dependsOn = new Map(options.environment.services.map((s) => [s.name, Object.keys(s.dependsOn)]));
-  const limit = pLimit(options.concurrency ?? 8);
+  const done = new Map<Action, { outcome: ActionResult['outcome']; message: string }>();
+  const statusOf = statusesFrom(options.environment, plan.actions, done);
+  const manifests = new Map(options.environment.services.map((s) => [s.name, s]));
+  const limit = pLimit(options.concurrency ?? defaultConcurrency);
   try {
     await prepare(ctx, changes);
   } catch (error) {
@@ -114,9 +123,11 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
     const settled = await Promise.all(
       batch.map((action) =>
         limit(async () => {
-          const failedDep = (dependsOn.get(action.service) ?? []).find((d) => failedServices.has(d));
-          if (failedDep) return skipped(action, `skipped: dependency ${failedDep} failed`);
+          const manifest = manifests.get(action.service);
+          const gate = manifest && action.kind !== 'remove' ? dependencyGate(manifest, statusOf) : { go: true as const, notes: [] };
+          if (!gate.go) return skipped(action, gate.reason);
           const slog = log.child({ service: action.service, replica: action.replica });
+          for (const note of gate.notes) slog.warn({ note }, 'optional dependency not ready; going ahead');
           slog.info({ action: action.kind, reasons: action.reasons, changes: action.changes, image: action.image }, `${action.kind} ${action.service}`);
           const result = await runAction(ctx, action);
           const level = result.outcome === 'ok' ? 'info' : 'error';
@@ -127,7 +138,7 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
       ),
     );
     for (const result of settled) {
-      if (result.outcome !== 'ok') failedServices.add(result.action.service);
+      done.set(result.action, { outcome: result.outcome, message: result.message });
       if (result.outcome === 'skipped') ctx.emit(result.action.service, result.action.replica, 'skipped', result.message);
       results.push(result);
     }

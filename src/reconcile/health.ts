@@ -7,6 +7,8 @@ export interface ReadyOptions {
   graceMs: number;
   /** Overrides the timeout derived from the healthcheck. */
   timeoutMs?: number;
+  /** How long a one-shot job may run before it is killed and counted failed (default 10 min). */
+  jobTimeoutMs?: number;
   pollMs: number;
   sleep: (ms: number) => Promise<void>;
   now: () => number;

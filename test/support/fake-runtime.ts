@@ -18,6 +18,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly volumes = new Set<string>();
   /** Images whose containers turn unhealthy (or exit) after start. */
   readonly failing = new Map<string, 'unhealthy' | 'exit'>();
+  /** Images whose containers run to completion on start, with this exit code (one-shot jobs). */
+  readonly exits = new Map<string, number>();
   /** Images that cannot be pulled. */
   readonly unpullable = new Set<string>();
   /** The engine does not answer: every call fails with a transient DockerError. */
@@ -104,6 +106,11 @@ export class FakeRuntime implements ContainerRuntime {
     const c = this.get(id);
     this.writes.push(`start ${c.name}`);
     const failure = this.failing.get(c.image);
+    const exit = this.exits.get(c.image);
+    if (exit !== undefined) {
+      Object.assign(c, { state: 'exited', exitCode: exit, startedAt: 'now' });
+      return;
+    }
     if (failure === 'exit') {
       Object.assign(c, { state: 'exited', exitCode: 1 });
       return;
