@@ -63,6 +63,9 @@ export class InspectCache {
     for (const [id, entry] of this.entries) if (entry.environment === environment && !listed.has(id)) this.entries.delete(id);
   }
 
+  /** The engine's API version, once known: it does not change under a running daemon's feet often enough to ask each check. */
+  apiVersion: string | undefined;
+
   get size(): number {
     return this.entries.size;
   }

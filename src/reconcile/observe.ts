@@ -83,8 +83,11 @@ export async function observe(runtime: ContainerRuntime, environment: string, de
     return ref !== undefined && wanted.has(ref) && c.image !== ref ? [ref] : [];
   }))];
   const ids = await Promise.all(moved.map((ref) => limit(async () => (await runtime.inspectImage(ref))?.id)));
+  const apiVersion = cache?.apiVersion ?? (await runtime.apiVersion());
+  if (cache) cache.apiVersion = apiVersion;
   return {
     environment,
+    engine: { apiVersion },
     containers: containers.filter((c): c is ObservedContainer => c !== undefined),
     images: Object.fromEntries(moved.map((ref, i) => [ref, ids[i]])),
   };

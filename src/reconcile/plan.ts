@@ -1,10 +1,11 @@
 import { formatBinding, hostPortsClash } from '../manifest/ports.js';
 import type { EnvironmentManifest, LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
+import { startIntervalApi, supportsStartInterval } from '../runtime/engine-version.js';
 import { containerName } from '../runtime/labels.js';
 import { jobServices } from './dependencies.js';
 import { diffSpecs } from './diff.js';
 import { planRecovery } from './recover.js';
-import type { Action, ActualState, ObservedContainer, Plan } from './types.js';
+import type { Action, ActualState, ObservedContainer, Plan, PlanNote } from './types.js';
 
 /** Topological levels of the depends_on graph: level 0 depends on nothing. Cycles are rejected at load. */
 export function dependencyLevels(services: readonly ServiceManifest[]): Map<string, number> {
@@ -88,6 +89,21 @@ function planReplica(desired: ServiceManifest, replica: number, c: ObservedConta
   return { ...base, kind: 'noop', container, observed, reasons: [job && c.state === 'running' ? 'job running' : 'in sync'] };
 }
 
+/** Fields the engine would silently drop: said in the plan rather than lost. */
+export function engineNotes(desired: LoadedEnvironment, actual: ActualState): PlanNote[] {
+  const version = actual.engine?.apiVersion;
+  if (!version || supportsStartInterval(version)) return [];
+  return desired.services
+    .filter((s) => s.spec.healthcheck && s.spec.healthcheck.test?.[0] !== 'NONE' && s.spec.healthcheck.startPeriodMs > 0)
+    .map((s) => {
+      const hc = s.spec.healthcheck!;
+      return {
+        service: s.name,
+        message: `healthcheck.start_interval (${hc.startIntervalMs / 1000}s) is not sent: the engine speaks API ${version}, start_interval needs ${startIntervalApi} (Docker 25); during start_period it probes every interval (${hc.intervalMs / 1000}s)`,
+      };
+    });
+}
+
 /**
  * plan(desired, actual): what to do, per service and replica, with a reason for
  * each. Pure. Interrupted rollouts are finished or undone first (plan.recovery);
@@ -128,7 +144,8 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
     actions.push({ kind: 'remove', service: c.service, replica: c.replica, container, graceMs: c.spec?.stopGraceMs, image: c.image, step, reasons });
   }
   actions.sort((a, b) => a.step - b.step || a.service.localeCompare(b.service) || (a.replica ?? 0) - (b.replica ?? 0));
-  return { environment: desired.name, revision, recovery: recovery.steps, actions };
+  const notes = engineNotes(desired, actual);
+  return { environment: desired.name, revision, recovery: recovery.steps, actions, ...(notes.length > 0 ? { notes } : {}) };
 }
 
 export function nameFor(env: string, service: ServiceManifest, replica: number): string {

@@ -26,8 +26,10 @@ export interface ObservedContainer {
 export interface ActualState {
   environment: string;
   containers: ObservedContainer[];
-  /** Local image id of each desired image reference; undefined when not present on the host. */
+  /** Local image id of desired image references whose containers' tag moved (only those are looked up); undefined when not present. */
   images: Record<string, string | undefined>;
+  /** What the engine can do, when known: decides which spec fields reach it. */
+  engine?: { apiVersion: string };
 }
 
 export const actionKinds = ['create', 'replace', 'restart', 'remove', 'noop'] as const;
@@ -83,11 +85,18 @@ export interface RecoveryStep {
   reason: string;
 }
 
+/** Something the reviewer should know that changes no action: a field the engine cannot honor, say. */
+export interface PlanNote {
+  service: string;
+  message: string;
+}
+
 export interface Plan {
   environment: string;
   revision: string;
   recovery: RecoveryStep[];
   actions: Action[];
+  notes?: PlanNote[];
 }
 
 export function pendingChanges(plan: Plan): Action[] {

@@ -4,6 +4,7 @@ import { dockerConfigPath } from './connect.js';
 import { createBody } from './create-body.js';
 import { tarFiles } from './tar.js';
 import { demultiplex, toDetails, toSummary } from './docker-mapping.js';
+import { withStartInterval } from './engine-version.js';
 import { engineMessage, errorText, isConnectionError, shortId, statusOf } from './docker-errors.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
 import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth } from './types.js';
@@ -15,8 +16,18 @@ export { demultiplex } from './docker-mapping.js';
 export class DockerRuntime implements ContainerRuntime {
   constructor(private readonly docker: Docker, readonly host: string, private readonly configPath: string = dockerConfigPath()) {}
 
+  private version: Promise<string> | undefined;
+
   async ping(): Promise<void> {
     await this.call('reach the engine', () => this.docker.ping());
+  }
+
+  apiVersion(): Promise<string> {
+    this.version ??= this.call('read the engine version', async () => (await this.docker.version()).ApiVersion).catch((error: unknown) => {
+      this.version = undefined; // ask again next time
+      throw error;
+    });
+    return this.version;
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
@@ -52,7 +63,8 @@ export class DockerRuntime implements ContainerRuntime {
   async createContainer(spec: CreateContainer): Promise<string> {
     // _query/_body: dockerode would otherwise copy the whole body (env, secrets included) into the URL.
     const platform = spec.options?.platform;
-    const options = { _query: { name: spec.name, ...(platform ? { platform } : {}) }, _body: createBody(spec) } as unknown as Docker.ContainerCreateOptions;
+    const body = spec.healthcheck?.startIntervalMs ? withStartInterval(createBody(spec), spec.healthcheck, await this.apiVersion()) : createBody(spec);
+    const options = { _query: { name: spec.name, ...(platform ? { platform } : {}) }, _body: body } as unknown as Docker.ContainerCreateOptions;
     const container = await this.call(`create container ${spec.name} from ${spec.image}`, () => this.docker.createContainer(options));
     try {
       for (const net of spec.extraNetworks ?? []) {

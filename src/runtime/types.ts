@@ -64,6 +64,8 @@ export interface HealthcheckSpec {
   timeoutMs: number;
   retries: number;
   startPeriodMs: number;
+  /** Probe interval during the start period; sent only to engines with API ≥ 1.44 (see engine-version.ts). */
+  startIntervalMs?: number;
 }
 
 /** A container to create, fully resolved (secrets included): never logged as is. */
@@ -116,6 +118,8 @@ export interface ContainerRuntime {
   /** The endpoint, for messages: unix:///var/run/docker.sock, tcp://host:2376, … */
   readonly host: string;
   ping(): Promise<void>;
+  /** The engine's API version ("1.41"); asked once per runtime, then remembered. */
+  apiVersion(): Promise<string>;
   /** Every container (running or not) carrying all these labels: one API call. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** undefined when it no longer exists. */

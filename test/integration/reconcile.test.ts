@@ -231,6 +231,12 @@ describe('crash safety: kill -9 during apply, then apply again', () => {
 });
 
 describe('depends_on conditions on a real engine', () => {
+  it('plan says that this engine cannot take healthcheck.start_interval', async () => {
+    await repo.write('web.yaml', web('v1', 'environment: { A: "1" }\n').replace('  retries: 2\n', '  retries: 2\n  start_period: 10s\n  start_interval: 500ms\n'));
+    const planned = await repo.run('plan');
+    expect(planned.stdout).toContain('note web: healthcheck.start_interval (0.5s) is not sent: the engine speaks API 1.41, start_interval needs 1.44');
+  });
+
   const job = (command: string) =>
     `apiVersion: stagecoach/v1\nkind: Service\nname: migrate\nimage: ${image('v1')}\nrestart: "no"\ncommand: ["sh", "-c", ${JSON.stringify(command)}]\n`;
   const dependant = web('v1', 'depends_on:\n  migrate:\n    condition: service_completed_successfully\n');

@@ -34,6 +34,14 @@ export class FakeRuntime implements ContainerRuntime {
 
   async ping(): Promise<void> {}
 
+  /** The API version the fake engine claims. */
+  engineApiVersion = '1.41';
+
+  async apiVersion(): Promise<string> {
+    this.reach('read the engine version');
+    return this.engineApiVersion;
+  }
+
   private reach(what: string): void {
     if (this.down) throw new DockerError(`docker at ${this.host}: cannot ${what}: engine unreachable (connect ECONNREFUSED)`, { transient: true });
   }
