@@ -60,6 +60,21 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async buildImage(dir: string, files: string[], tag: string): Promise<void> {
+    try {
+      // The classic builder (version 1): dockerd 20.10 here has no buildx.
+      const stream = await this.docker.buildImage({ context: dir, src: files }, { t: tag, version: '1', rm: true, forcerm: true });
+      const items = await new Promise<ProgressItem[]>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (err: Error | null, out: ProgressItem[]) => (err ? reject(err) : resolve(out))),
+      );
+      // dockerode reports success even when the build failed: the error is an item of the stream.
+      const failed = items.find((item) => item.error !== undefined || item.errorDetail !== undefined);
+      if (failed) throw new Error(failed.error ?? failed.errorDetail?.message ?? 'build failed');
+    } catch (err) {
+      throw this.error(`build image ${tag}`, err);
+    }
+  }
+
   async createContainer(spec: CreateContainer): Promise<string> {
     // _query/_body: dockerode would otherwise copy the whole body (env, secrets included) into the URL.
     const platform = spec.options?.platform;

@@ -128,6 +128,8 @@ export interface ContainerRuntime {
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   /** platform (os/arch[/variant]) picks that variant of a multi-platform image. */
   pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void>;
+  /** Builds `files` of the folder `dir` (a Dockerfile among them) into `tag`; fails when the build does. Optional: only the example's stand-in needs it. */
+  buildImage?(dir: string, files: string[], tag: string): Promise<void>;
   createContainer(spec: CreateContainer): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** Stopping a stopped container is not an error. */

@@ -77,6 +77,11 @@ export class FakeRuntime implements ContainerRuntime {
     }
   }
 
+  async buildImage(_dir: string, files: string[], tag: string): Promise<void> {
+    this.writes.push(`build ${tag} from ${files.join(', ')}`);
+    this.addImage(tag);
+  }
+
   async createContainer(spec: CreateContainer): Promise<string> {
     this.reach(`create container ${spec.name}`);
     if ([...this.containers.values()].some((c) => c.name === spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
