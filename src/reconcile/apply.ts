@@ -5,6 +5,9 @@ import { defaultReady } from './apply-context.js';
 import { managedLabels } from './container-spec.js';
 import { ensureEnvironmentNetworks, pruneEnvironmentNetworks } from './networks.js';
 import { dependencyGate, statusesFrom } from './dependencies.js';
+import type { DependencyStatus } from './dependencies.js';
+import { ContainerWakeups } from './wakeups.js';
+import type { ServiceManifest } from '../manifest/types.js';
 import type { ActionResult } from './rollout.js';
 import { runAction } from './rollout.js';
 import type { Action, Plan, RecoveryStep } from './types.js';
@@ -104,7 +107,6 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
   const done = new Map<Action, { outcome: ActionResult['outcome']; message: string }>();
   const statusOf = statusesFrom(options.environment, plan.actions, done);
   const manifests = new Map(options.environment.services.map((s) => [s.name, s]));
-  const limit = pLimit(options.concurrency ?? defaultConcurrency);
   try {
     await prepare(ctx, changes);
   } catch (error) {
@@ -113,6 +115,36 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
     return { environment: plan.environment, revision: plan.revision, outcome: 'failed', recovery, results: changes.map((a) => ({ action: a, outcome: 'failed', message, durationMs: 0 })) };
   }
 
+  const starts = changes.some((a) => a.kind !== 'remove');
+  const wakeups = starts ? new ContainerWakeups(ctx.runtime, managedLabels(plan.environment), ctx.ready.sleep) : undefined;
+  if (wakeups) {
+    ctx.wakeups = wakeups;
+    const waited = new AbortController();
+    await Promise.race([wakeups.opened, ctx.ready.sleep(1_000, waited.signal)]); // a stream that will not open must not hold the rollout
+    waited.abort();
+  }
+  try {
+    await runSteps(ctx, plan, changes, options, results, done, statusOf, manifests);
+  } finally {
+    wakeups?.close();
+  }
+  const outcome = results.every((r) => r.outcome === 'ok') && recovery.every((r) => r.ok) ? 'converged' : 'failed';
+  if (outcome === 'converged' && options.environment.environment.sync.prune) await pruneEnvironmentNetworks(ctx.runtime, options.environment, log);
+  return { environment: plan.environment, revision: plan.revision, outcome, recovery, results };
+}
+
+async function runSteps(
+  ctx: ApplyContext,
+  plan: Plan,
+  changes: Action[],
+  options: ApplyOptions,
+  results: ActionResult[],
+  done: Map<Action, { outcome: ActionResult['outcome']; message: string }>,
+  statusOf: (name: string) => DependencyStatus,
+  manifests: Map<string, ServiceManifest>,
+): Promise<void> {
+  const log = ctx.log;
+  const limit = pLimit(options.concurrency ?? defaultConcurrency);
   const steps = [...new Set(changes.map((a) => a.step))].sort((a, b) => a - b);
   for (const stepNumber of steps) {
     const batch = changes.filter((a) => a.step === stepNumber);
@@ -143,7 +175,4 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
       results.push(result);
     }
   }
-  const outcome = results.every((r) => r.outcome === 'ok') && recovery.every((r) => r.ok) ? 'converged' : 'failed';
-  if (outcome === 'converged' && options.environment.environment.sync.prune) await pruneEnvironmentNetworks(ctx.runtime, options.environment, log);
-  return { environment: plan.environment, revision: plan.revision, outcome, recovery, results };
 }

@@ -1,4 +1,5 @@
-import type { ContainerDetails, ContainerSummary } from '../runtime/types.js';
+import { labels } from '../runtime/labels.js';
+import type { ContainerDetails, ContainerRuntime, ContainerSummary } from '../runtime/types.js';
 
 export type InspectedDetails = Pick<ContainerDetails, 'restartCount' | 'exitCode' | 'restartPolicy' | 'memoryBytes' | 'nanoCpus' | 'pidsLimit'>;
 
@@ -51,6 +52,32 @@ export class InspectCache {
 
   set(environment: string, c: ContainerSummary, details: InspectedDetails): void {
     this.entries.set(c.id, { environment, key: listKey(c), details, at: this.now() });
+  }
+
+  /**
+   * Follows the engine's `update` events (docker update: restart policy,
+   * limits) for managed containers and forgets those containers, so drift
+   * made by hand is seen at the next check. If the stream ends, everything
+   * is forgotten (re-inspected) and it is followed again after retryMs.
+   */
+  follow(runtime: ContainerRuntime, retryMs = 5_000): { close(): void } {
+    let handle: { close(): void } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let closed = false;
+    const subscribe = () => {
+      handle = runtime.watchEvents({ [labels.managed]: 'true' }, (e) => e.id && this.forget(e.id), () => {
+        this.entries.clear();
+        if (!closed) (timer = setTimeout(subscribe, retryMs)).unref();
+      }, { actions: ['update'] });
+    };
+    subscribe();
+    return {
+      close: () => {
+        closed = true;
+        clearTimeout(timer);
+        handle?.close();
+      },
+    };
   }
 
   /** Drops one container (an engine event said it changed). */

@@ -62,7 +62,7 @@ async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: nu
     await ctx.failpoint('after-start', service.name);
     ctx.emit(service.name, replica, 'waiting', `waiting for ${create.name} to become healthy`);
     await ctx.failpoint('during-health-wait', service.name);
-    const failure = await waitReady(ctx.runtime, id, service.spec, ctx.ready);
+    const failure = await waitReady(ctx.runtime, id, service.spec, ctx.ready, ctx.wakeups);
     if (!failure) return { id, name: create.name };
     const logTail = await tail(ctx, id);
     await ctx.runtime.removeContainer(id);
@@ -153,7 +153,7 @@ async function restart(ctx: ApplyContext, action: Action, service: ServiceManife
   const c = action.container!;
   ctx.emit(service.name, action.replica, 'starting', `starting ${c.name}`);
   await ctx.runtime.startContainer(c.id);
-  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready);
+  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready, ctx.wakeups);
   if (!failure) return { outcome: 'ok', message: `restarted ${c.name}` };
   return { outcome: 'failed', message: `restarted ${c.name}, but it ${failure}`, logTail: await tail(ctx, c.id) };
 }

@@ -7,7 +7,8 @@ import { demultiplex, toDetails, toSummary } from './docker-mapping.js';
 import { withStartInterval } from './engine-version.js';
 import { engineMessage, errorText, isConnectionError, shortId, statusOf } from './docker-errors.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
-import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth } from './types.js';
+import { driftEvents } from './types.js';
+import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth, WatchOptions } from './types.js';
 
 export { dockerClientFor, dockerConfigPath } from './connect.js';
 export type { TlsFiles } from './connect.js';
@@ -202,14 +203,15 @@ export class DockerRuntime implements ContainerRuntime {
     return result ?? { exitCode: -1, output: '' };
   }
 
-  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void } {
+  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
     let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
     let closed = false;
-    const filters = { type: ['container' as const], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), event: ['die', 'stop', 'destroy', 'pause', 'oom', 'health_status'] };
+    const filters = { type: ['container' as const], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), event: options.actions ?? [...driftEvents] };
     this.docker.getEvents({ filters }).then(
       (s) => {
         stream = s as typeof stream;
         if (closed) return stream?.destroy?.();
+        options.onOpen?.();
         let buffered = '';
         s.on('data', (chunk: Buffer) => {
           buffered += chunk.toString('utf8');
@@ -217,9 +219,9 @@ export class DockerRuntime implements ContainerRuntime {
           buffered = lines.pop() ?? '';
           for (const line of lines.filter(Boolean)) {
             try {
-              const e = JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } };
+              const e = JSON.parse(line) as { Action: string; Actor: { ID?: string; Attributes: Record<string, string> } };
               const { name = '', ...rest } = e.Actor.Attributes;
-              onEvent({ action: e.Action, container: name, labels: rest });
+              onEvent({ ...(e.Actor.ID ? { id: e.Actor.ID } : {}), action: e.Action, container: name, labels: rest });
             } catch {
               // a partial or foreign line: ignore
             }

@@ -154,10 +154,22 @@ export interface ContainerRuntime {
   waitForExit(id: string, timeoutMs: number): Promise<number | 'timeout'>;
   /** Runs a command inside a running container; kills nothing on timeout but stops waiting. */
   exec(id: string, command: string[], timeoutMs: number): Promise<{ exitCode: number | 'timeout'; output: string }>;
-  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void };
+  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void, options?: WatchOptions): { close(): void };
 }
 
+export interface WatchOptions {
+  /** Which actions to follow; default: die, stop, destroy, pause, oom, health_status (what drift is made of). */
+  actions?: string[];
+  /** Told once the stream is open: events from then on are delivered. */
+  onOpen?: () => void;
+}
+
+/** The default actions watchEvents follows. */
+export const driftEvents = ['die', 'stop', 'destroy', 'pause', 'oom', 'health_status'] as const;
+
 export interface ContainerEvent {
+  /** The container's id, when the engine says it. */
+  id?: string;
   action: string;
   container: string;
   labels: Record<string, string>;

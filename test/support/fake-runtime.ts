@@ -1,5 +1,6 @@
 import { DockerError } from '../../src/errors.js';
-import type { ContainerDetails, ContainerEvent, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo } from '../../src/runtime/types.js';
+import { driftEvents } from '../../src/runtime/types.js';
+import type { ContainerDetails, ContainerEvent, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, WatchOptions } from '../../src/runtime/types.js';
 
 interface FakeContainer extends ContainerDetails {
   create: CreateContainer;
@@ -188,10 +189,26 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   readonly watchers = new Set<(e: ContainerEvent) => void>();
+  private readonly watchedActions = new Map<(e: ContainerEvent) => void, readonly string[]>();
 
-  watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void): { close(): void } {
+  watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, _onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
     this.watchers.add(onEvent);
-    return { close: () => this.watchers.delete(onEvent) };
+    this.watchedActions.set(onEvent, options.actions ?? driftEvents);
+    options.onOpen?.();
+    return {
+      close: () => {
+        this.watchers.delete(onEvent);
+        this.watchedActions.delete(onEvent);
+      },
+    };
+  }
+
+  /** Delivers an engine event to the watchers that follow its action (health_status: healthy counts as health_status). */
+  emit(id: string, action: string): void {
+    const c = this.containers.get(id);
+    for (const watcher of this.watchers) {
+      if (this.watchedActions.get(watcher)?.includes(action.split(':')[0]!)) watcher({ id, action, container: c?.name ?? '', labels: { ...(c?.labels ?? {}) } });
+    }
   }
 
   byName(name: string): FakeContainer | undefined {
