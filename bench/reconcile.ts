@@ -9,6 +9,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { InspectCache } from '../src/reconcile/inspect-cache.js';
+import { observe } from '../src/reconcile/observe.js';
+import { DockerRuntime } from '../src/runtime/docker-runtime.js';
 
 export const projectRoot = path.resolve(new URL('..', import.meta.url).pathname);
 export const stagecoachBin = path.join(projectRoot, 'bin/stagecoach.js');
@@ -360,6 +363,29 @@ export async function cleanupAll(registry: Registry): Promise<string[]> {
   for (const project of registry.projects) await attempt(`compose project ${project}`, () => removeComposeProject(project));
   for (const dir of registry.dirs) await attempt(`folder ${dir}`, () => rm(dir, { recursive: true, force: true }));
   return problems;
+}
+
+/**
+ * What a drift check of one environment costs in Engine API requests (counted
+ * at the HTTP layer, every request dockerode makes): the first check, and a
+ * second one with nothing changed, sharing one InspectCache as the daemon does.
+ */
+export async function driftCheckCalls(env: string): Promise<{ cold: number; warm: number }> {
+  const client = new Docker();
+  let requests = 0;
+  const modem = client.modem as unknown as { dial: (...args: unknown[]) => unknown };
+  const dial = modem.dial.bind(modem);
+  modem.dial = (...args: unknown[]) => {
+    requests++;
+    return dial(...args);
+  };
+  const runtime = new DockerRuntime(client, 'unix:///var/run/docker.sock');
+  const cache = new InspectCache();
+  await observe(runtime, env, [IMAGE], { cache });
+  const cold = requests;
+  requests = 0;
+  await observe(runtime, env, [IMAGE], { cache });
+  return { cold, warm: requests };
 }
 
 // ---------------------------------------------------------------- statistics

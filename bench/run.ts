@@ -19,7 +19,7 @@ import { runGateBench } from './gate.js';
 import { runPushBench } from './push-contention.js';
 import type { ServiceShape } from './reconcile.js';
 import {
-  BENCH_LABEL, cleanupAll, leftovers, ComposeProject, composeLabel, docker, expectConverged, expectExit, killRunning, median, progress, projectRoot, Registry,
+  BENCH_LABEL, cleanupAll, driftCheckCalls, leftovers, ComposeProject, composeLabel, docker, expectConverged, expectExit, killRunning, median, progress, projectRoot, Registry,
   removeComposeProject, removeStagecoachEnv, requireEngine, sleep, StagecoachEnv, stagecoachBin, stagecoachLabel, timed, waitFor,
 } from './reconcile.js';
 import { table } from '../test/support/stats.js';
@@ -29,6 +29,10 @@ const SCALE = Math.max(1, Number(process.env.BENCH_SCALE ?? 200) || 200);
 const SMALL = 20;
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'create,replace,scale,gate,push').split(',').map((s) => s.trim()));
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** BENCH_SCALE_PEER=0 skips docker-compose at scale (at 1,000 services it takes minutes and adds nothing new). */
+const SCALE_PEER = process.env.BENCH_SCALE_PEER !== '0';
+/** Facts that are counts, not times: printed under the table. */
+const counts: string[] = [];
 
 const runId = Date.now().toString(36).slice(-6);
 const registry = new Registry(runId);
@@ -153,7 +157,7 @@ async function scale(): Promise<void> {
   const label = stagecoachLabel(sc.env);
   try {
     await sc.write(shape(SCALE, 'sleep', false, 'a'));
-    progress(`stagecoach apply: creating ${SCALE} services (no healthcheck: 2 s grace each, 4 at a time; takes a while)`);
+    progress(`stagecoach apply: creating ${SCALE} services (no healthcheck: 1 s grace each, 20 at a time)`);
     const created = await sc.apply();
     await expectConverged(`stagecoach create ${SCALE}`, label, SCALE, false);
     createRow.stagecoach.push(created.ms);
@@ -163,6 +167,9 @@ async function scale(): Promise<void> {
       await expectExit('profiled plan', timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, stagecoachBin, 'plan', '--env', sc.env, '--repo', sc.dir], { env: { STAGECOACH_LOG_LEVEL: 'silent' } }));
       progress(`  wrote a CPU profile of plan to ${PROFILE_DIR} (not measured)`);
     }
+    const calls = await driftCheckCalls(sc.env);
+    counts.push(`Docker API calls per drift check at ${SCALE} services: first ${calls.cold}, then with nothing changed ${calls.warm} (before the inspect cache: 1 list + ${SCALE} inspects + 1 image inspect = ${SCALE + 2})`);
+    progress(`  drift check: ${calls.cold} API calls cold, ${calls.warm} warm`);
     for (let rep = 1; rep <= REPS; rep++) {
       const plan = await sc.plan();
       if (!plan.stdout.includes(`in sync; ${SCALE} unchanged`)) throw new Error(`plan at ${SCALE} is not in sync:\n${plan.stdout.split('\n').slice(-5).join('\n')}`);
@@ -185,6 +192,7 @@ async function scale(): Promise<void> {
     await removeStagecoachEnv(sc.env);
   }
   await sleep(1000);
+  if (!SCALE_PEER) return;
 
   // docker-compose v1 deadlocks when a project has more services than
   // COMPOSE_PARALLEL_LIMIT (default 64): the per-service and per-container
@@ -249,6 +257,7 @@ function summary(meta: Record<string, string>): string {
     out.push('', 'Lower bounds for the no-change plan (what any CLI that lists the containers and loads the manifests must pay):', '');
     out.push(table(header, bounds.map((r) => [r.scenario, cell(r.stagecoach), r.peer, cell(r.peerMs), ratio(r)])));
   }
+  if (counts.length > 0) out.push('', ...counts);
   if (failures.length > 0) out.push('', 'FAILED:', ...failures.map((f) => `  ${f.split('\n').join('\n    ')}`));
   if (leftovers.size > 0) {
     out.push('', 'WARNING: the engine refused to remove these networks (no container is attached; a dockerd restart clears them):', ...[...leftovers].map((l) => `  ${l}`));

@@ -34,7 +34,7 @@ bash "$(dirname "$0")/build-proxy-image.sh"
 
 # 1. Already there?
 # Stand-ins of an older layout (no /tmp, /etc) are rebuilt; a pulled image is kept.
-STANDIN_LAYOUT=2
+STANDIN_LAYOUT=2  # keep equal to standinLayout in src/runtime/ensure-image.ts (stagecoach run builds the same stand-in)
 existing_layout="$(docker image inspect --format '{{ index .Config.Labels "io.stagecoach.standin-layout" }}' "$IMAGE" 2>/dev/null || true)"
 is_standin="$(docker image inspect --format '{{ index .Config.Labels "io.stagecoach.local-standin" }}' "$IMAGE" 2>/dev/null || true)"
 if [[ "$is_standin" == "true" && "$existing_layout" != "$STANDIN_LAYOUT" ]]; then

@@ -2,15 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { isStagecoachError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { exitCodes, processIo } from './io.js';
-import { applyCommand } from './apply.js';
-import { planCommand } from './plan.js';
-import { runCommand } from './run.js';
-import { statusCommand } from './status.js';
-import { validateCommand } from './validate.js';
-import { importComposeCommand } from './import-compose.js';
-import { verifyCommand } from './verify.js';
-import { historyCommand, promoteCommand, rollbackCommand } from './git-commands.js';
-import { setImageCommand } from './set-image.js';
+
+// Each command's module is loaded when that command runs: `plan` does not pay
+// for the daemon's HTTP server, metrics, file watcher and scheduler at start.
 
 /** Parses argv and runs one command; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
@@ -27,7 +21,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--repo <dir>', 'config repo folder', '.')
     .option('--json', 'print the result as JSON')
     .action(async (options: { repo: string; json?: boolean }) => {
-      code = await validateCommand(options, io);
+      code = await (await import('./validate.js')).validateCommand(options, io);
     });
 
   program
@@ -37,7 +31,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .requiredOption('--env <name>', 'environment to write')
     .option('--out <dir>', 'config repo folder to write into', '.')
     .action(async (file: string, options: { env: string; out: string }) => {
-      code = await importComposeCommand(file, options, io);
+      code = await (await import('./import-compose.js')).importComposeCommand(file, options, io);
     });
 
   program
@@ -47,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--repo <dir>', 'config repo folder', '.')
     .option('--json', 'print the plan as JSON')
     .action(async (options: { env: string; repo: string; json?: boolean }) => {
-      code = await planCommand(options, io);
+      code = await (await import('./plan.js')).planCommand(options, io);
     });
 
   program
@@ -56,7 +50,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .requiredOption('--env <name>', 'environment')
     .option('--repo <dir>', 'config repo folder', '.')
     .action(async (options: { env: string; repo: string }) => {
-      code = await applyCommand(options, io);
+      code = await (await import('./apply.js')).applyCommand(options, io);
     });
 
   program
@@ -70,7 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--data <dir>', 'data directory (default ./.stagecoach or $STAGECOACH_DATA)')
     .option('--config <file>', 'settings file (YAML, see schemas/settings.schema.json)')
     .action(async (options: Record<string, string>) => {
-      code = await runCommand(options, io);
+      code = await (await import('./run.js')).runCommand(options, io);
     });
 
   program
@@ -79,7 +73,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--json', 'print the raw API answer')
     .option('--url <url>', 'daemon address (default http://$STAGECOACH_LISTEN or http://127.0.0.1:7420)')
     .action(async (options: { json?: boolean; url?: string }) => {
-      code = await statusCommand(options, io);
+      code = await (await import('./status.js')).statusCommand(options, io);
     });
 
   program
@@ -89,7 +83,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--repo <dir>', 'config repo folder', '.')
     .option('--json', 'print the results as JSON')
     .action(async (options: { env: string; repo: string; json?: boolean }) => {
-      code = await verifyCommand(options, io);
+      code = await (await import('./verify.js')).verifyCommand(options, io);
     });
 
   program
@@ -100,7 +94,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--limit <n>', 'how many entries', '50')
     .option('--json', 'print as JSON')
     .action(async (options: { env: string; repo: string; json?: boolean; limit: string }) => {
-      code = await historyCommand(options, io);
+      code = await (await import('./git-commands.js')).historyCommand(options, io);
     });
 
   program
@@ -112,7 +106,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--branch <name>', 'the branch the daemon follows (default: the current one)')
     .option('--commit', 'commit to the branch directly instead of proposing')
     .action(async (options: { from: string; to: string; repo: string; branch?: string; commit?: boolean }) => {
-      code = await promoteCommand(options, io);
+      code = await (await import('./git-commands.js')).promoteCommand(options, io);
     });
 
   program
@@ -123,7 +117,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--reason <text>', 'why (goes into the commit message)', 'manual rollback')
     .option('--repo <dir>', 'a clone of the config repo', '.')
     .action(async (options: { env: string; to: string; reason: string; repo: string }) => {
-      code = await rollbackCommand(options, io);
+      code = await (await import('./git-commands.js')).rollbackCommand(options, io);
     });
 
   program
@@ -135,7 +129,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--branch <name>', 'the branch to commit to (default: the current one, or origin\'s default on a detached HEAD)')
     .option('--allow-downgrade', 'allow a lower semver tag than the one the manifest names')
     .action(async (assignments: string[], options: { env: string; repo: string; branch?: string; allowDowngrade?: boolean }) => {
-      code = await setImageCommand(assignments, options, io);
+      code = await (await import('./set-image.js')).setImageCommand(assignments, options, io);
     });
 
   try {

@@ -22,6 +22,7 @@ import { hostSecrets } from '../reconcile/secrets.js';
 import { daemonImageAutomation } from '../images/daemon-hook.js';
 import { processCredentialHelper } from '../registry/helper-process.js';
 import { dockerClientFor, dockerConfigPath, DockerRuntime } from '../runtime/docker-runtime.js';
+import { ensureExampleImages } from '../runtime/ensure-image.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { createRequestHandler } from '../server/http.js';
@@ -143,6 +144,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       await closeServer();
       return exitCodes.error;
     }
+    await ensureExampleImages(runtimeFor(null), (line) => io.out(line)); // pull, else build the busybox stand-in: `npm ci && npm start` is the whole set-up
     const seeded = await seedExampleRepo(settings.dataDir, bundledEnvironments, settings.branch);
     repoUrl = seeded.path;
     io.out(`stagecoach: no --repo given: following the bundled example, seeded into ${seeded.path}${seeded.created ? '' : ' (kept from an earlier start)'}`);

@@ -49,7 +49,7 @@ function unknownDependencies(services: Located[], names: string[], invalid: read
   for (const { doc, service } of services) {
     const raw = doc.value as { depends_on?: unknown };
     Object.keys(service.dependsOn).forEach((dep, i) => {
-      if (names.includes(dep) || invalid.includes(dep)) return; // an invalid one has its own problems
+      if (names.includes(dep) || invalid.includes(dep) || service.optionalDependencies?.includes(dep)) return; // an invalid one has its own problems
       const suggestion = didYouMean(dep, names);
       const segments = Array.isArray(raw.depends_on) ? ['depends_on', i] : ['depends_on', dep];
       const hint = suggestion ? `; did you mean "${suggestion}"?` : '';

@@ -44,7 +44,7 @@ export interface RawService extends RawOptions {
   ports?: (string | number | LongPort)[];
   volumes?: (string | LongVolume)[];
   healthcheck?: { test?: string | string[]; interval?: string; timeout?: string; retries?: number | string; start_period?: string; start_interval?: string; disable?: boolean };
-  depends_on?: string[] | Record<string, { condition?: DependencyCondition }>;
+  depends_on?: string[] | Record<string, { condition?: DependencyCondition; required?: boolean }>;
   labels?: Record<string, string | number | boolean | null> | string[];
   restart?: string;
   deploy?: {
@@ -179,6 +179,15 @@ function normalizeDependsOn(raw: RawService): Record<string, DependencyCondition
   return deps;
 }
 
+/** depends_on entries with `required: false`: they never block this service (compose semantics). */
+function optionalDependencies(raw: RawService): string[] {
+  if (Array.isArray(raw.depends_on)) return [];
+  return Object.entries(raw.depends_on ?? {})
+    .filter(([, value]) => value.required === false)
+    .map(([name]) => name)
+    .sort();
+}
+
 function normalizeResources(raw: RawService, report: Report): ContainerSpec['resources'] {
   const limits = raw.deploy?.resources?.limits ?? {};
   const cpuText = limits.cpus ?? raw.cpus;
@@ -262,6 +271,7 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     updateOrderForced: (fixedHostPort || fixedName) && asked !== 'stop-first',
     ...((fixedHostPort || fixedName) && asked !== 'stop-first' ? { updateOrderReason: fixedHostPort ? 'stop-first: a fixed host port is published' : 'stop-first: container_name gives one live container the name' } : {}),
     dependsOn: normalizeDependsOn(raw),
+    optionalDependencies: optionalDependencies(raw),
     pullPolicy: raw.pull_policy === undefined || raw.pull_policy === 'if_not_present' || raw.pull_policy === 'build' ? serviceDefaults.pullPolicy : raw.pull_policy,
     ...(files.length ? { fileContents: filesCtx.contents } : {}),
     ...(raw.build === undefined ? {} : { notes: [`has build: stagecoach does not build images; it pulls ${spec.image} (build and push it in CI)`] }),

@@ -165,6 +165,8 @@ export interface ServiceManifest {
   /** Why the order was forced, for plan. */
   updateOrderReason?: string;
   dependsOn: Record<string, DependencyCondition>;
+  /** Dependencies marked `required: false`: a missing, unknown or failed one does not hold this service back. */
+  optionalDependencies?: string[];
   pullPolicy: PullPolicy;
   /** Things plan tells the reader (e.g. that the daemon does not build). */
   notes?: string[];

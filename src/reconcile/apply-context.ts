@@ -1,9 +1,11 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { LoadedEnvironment } from '../manifest/types.js';
 import type { EdgeImageBuilder } from '../proxy/edge-image.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { ReadyOptions } from './health.js';
 import type { SecretSource } from './secrets.js';
+import type { ContainerWakeups } from './wakeups.js';
 
 export const applyPhases = ['recovering', 'pulling', 'creating', 'starting', 'waiting', 'retiring', 'stopping', 'removing', 'rolling-back', 'switching', 'done', 'failed', 'skipped'] as const;
 export type ApplyPhase = (typeof applyPhases)[number];
@@ -45,15 +47,23 @@ export interface ApplyContext {
   secrets: SecretSource;
   log: Logger;
   ready: ReadyOptions;
+  /** Engine events for this environment's containers, which wake readiness waits. */
+  wakeups?: ContainerWakeups;
   logLines: number;
   emit: (service: string, replica: number | undefined, phase: ApplyPhase, message: string) => void;
   failpoint: (name: Failpoint, service: string) => Promise<void>;
   buildEdgeImage?: EdgeImageBuilder;
 }
 
+/** Sleeps ms, or less when the signal aborts; never rejects. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => undefined);
+}
+
+/** Readiness defaults: events wake the wait, so the poll is only a safety net; a 1 s grace where no healthcheck says more. */
 export const defaultReady: ReadyOptions = {
-  graceMs: 2_000,
-  pollMs: 250,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  graceMs: 1_000,
+  pollMs: 2_000,
+  sleep: abortableSleep,
   now: () => Date.now(),
 };

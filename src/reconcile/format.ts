@@ -36,6 +36,7 @@ export function formatPlan(plan: Plan): string {
   }
   lines.push(...formatEdgeActions(plan.edges));
   const noops = plan.actions.filter((a) => a.kind === 'noop');
+  for (const n of plan.notes ?? []) lines.push(`  note ${n.service}: ${n.message}`);
   for (const a of noops) lines.push(`  = ${'noop'.padEnd(8)} ${subject(a).padEnd(16)} ${a.reasons.join('; ')}`);
   const counts = (['create', 'replace', 'restart', 'remove'] as const)
     .map((k) => [k, changes.filter((a) => a.kind === k).length] as const)

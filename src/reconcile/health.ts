@@ -1,14 +1,26 @@
 import { formatDuration } from '../manifest/duration.js';
 import type { ContainerSpec } from '../manifest/types.js';
 import type { ContainerRuntime } from '../runtime/types.js';
+import type { ContainerWakeups } from './wakeups.js';
 
 export interface ReadyOptions {
-  /** Without a healthcheck: how long the container must keep running. */
+  /**
+   * Without a healthcheck: how long a started container must keep running to
+   * count as up (a crash on start shows within it). Short, since nothing
+   * better is known; unused where a healthcheck exists.
+   */
   graceMs: number;
   /** Overrides the timeout derived from the healthcheck. */
   timeoutMs?: number;
+  /** How long a one-shot job may run before it is killed and counted failed (default 10 min). */
+  jobTimeoutMs?: number;
+  /**
+   * Readiness follows the engine's events (start, die, health_status); this is
+   * only how often it looks anyway, should an event be missed or the stream be
+   * down.
+   */
   pollMs: number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   now: () => number;
 }
 
@@ -21,10 +33,11 @@ export function healthTimeoutMs(spec: ContainerSpec): number {
 
 /**
  * Waits until a container is healthy (its healthcheck), or has kept running
- * for the grace period (no healthcheck). Resolves to undefined when ready,
- * else to the reason it is not.
+ * for the grace period (no healthcheck). Looks (one inspect) when the engine
+ * reports an event for it, at the end of the grace period, or every pollMs
+ * at the latest. Resolves to undefined when ready, else to the reason it is not.
  */
-export async function waitReady(runtime: ContainerRuntime, id: string, spec: ContainerSpec, options: ReadyOptions): Promise<string | undefined> {
+export async function waitReady(runtime: ContainerRuntime, id: string, spec: ContainerSpec, options: ReadyOptions, wakeups?: ContainerWakeups): Promise<string | undefined> {
   const timeout = options.timeoutMs ?? healthTimeoutMs(spec);
   const deadline = options.now() + timeout;
   let runningSince: number | undefined;
@@ -35,13 +48,16 @@ export async function waitReady(runtime: ContainerRuntime, id: string, spec: Con
     if (d.restartCount > 0 || d.state === 'restarting') return `restarted ${Math.max(1, d.restartCount)} time(s) (last exit code ${d.exitCode ?? '?'})`;
     if (d.health === 'unhealthy') return 'its healthcheck failed (unhealthy)';
     if (d.health === 'healthy') return undefined;
+    let wait = Math.min(options.pollMs, Math.max(0, deadline - options.now()));
     if (d.health === 'none' && d.state === 'running') {
       runningSince ??= options.now();
-      if (options.now() - runningSince >= options.graceMs) return undefined;
+      const left = options.graceMs - (options.now() - runningSince);
+      if (left <= 0) return undefined;
+      wait = Math.min(wait, left);
     }
     if (options.now() >= deadline) {
       return d.health === 'starting' ? `not healthy after ${formatDuration(timeout)} (health: starting)` : `not running after ${formatDuration(timeout)} (${d.state})`;
     }
-    await options.sleep(options.pollMs);
+    await (wakeups ? wakeups.next(id, wait) : options.sleep(wait));
   }
 }

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { ContainerSpec } from '../manifest/types.js';
 import { labels, slotOf } from '../runtime/labels.js';
 import type { ContainerRuntime, ContainerSummary } from '../runtime/types.js';
+import type { InspectCache, InspectedDetails } from './inspect-cache.js';
 import type { ActualState, ObservedContainer } from './types.js';
 import { edgeColorOf, observeEdges } from '../proxy/edge-plan.js';
 
@@ -30,49 +31,69 @@ function toObserved(c: ContainerSummary): ObservedContainer {
     imageId: c.imageId,
     state: c.state,
     health: c.health,
+    exitCode: c.exitCode ?? null,
     details: undefined,
     edgeColor: edgeColorOf(c.labels),
   };
 }
 
+export interface ObserveOptions {
+  concurrency?: number;
+  /** Reuses earlier inspects of containers the list shows unchanged; without one, every container is inspected. */
+  cache?: InspectCache;
+}
+
 /**
  * Actual state of one environment: its labelled containers (one list call,
- * then inspects in parallel for what only inspect tells) and the local image
- * id of every desired image. Unlabelled containers are never looked at.
+ * which carries state, health, labels and image), then inspects, in parallel,
+ * only of what the list cannot settle: containers the cache does not know
+ * unchanged, and a desired image only when a container's tag has moved (the
+ * list then shows an image id instead of the reference). With a warm cache
+ * and nothing changed, that is one API call. Unlabelled containers are never
+ * looked at.
  */
-export async function observe(runtime: ContainerRuntime, environment: string, desiredImages: readonly string[], concurrency = 8): Promise<ActualState> {
-  const limit = pLimit(concurrency);
-  const listed = await runtime.listContainers({ [labels.managed]: 'true', [labels.environment]: environment });
+export async function observe(runtime: ContainerRuntime, environment: string, desiredImages: readonly string[], options: ObserveOptions = {}): Promise<ActualState> {
+  const limit = pLimit(options.concurrency ?? 16);
+  const cache = options.cache;
+  const all = await runtime.listContainers({ [labels.managed]: 'true', [labels.environment]: environment });
+  // Edge proxies carry no service label: they are observed apart (src/proxy/).
+  const listed = all.filter((c) => c.labels[labels.service]);
+  cache?.prune(environment, new Set(listed.map((c) => c.id)));
   const containers = await Promise.all(
-    listed
-      .filter((c) => c.labels[labels.service])
-      .map((c) =>
-        limit(async (): Promise<ObservedContainer | undefined> => {
-          const observed = toObserved(c);
-          const details = await runtime.inspectContainer(c.id);
-          if (!details) return undefined; // removed meanwhile
-          return {
-            ...observed,
-            state: details.state,
-            health: details.health,
-            details: {
-              restartCount: details.restartCount,
-              exitCode: details.exitCode,
-              restartPolicy: details.restartPolicy,
-              memoryBytes: details.memoryBytes,
-              nanoCpus: details.nanoCpus,
-              pidsLimit: details.pidsLimit,
-            },
-          };
-        }),
-      ),
+    listed.map((c) =>
+      limit(async (): Promise<ObservedContainer | undefined> => {
+        const observed = toObserved(c);
+        const known = cache?.get(c);
+        if (known) return { ...observed, exitCode: observed.exitCode ?? known.exitCode, details: known };
+        const d = await runtime.inspectContainer(c.id);
+        if (!d) return undefined; // removed meanwhile
+        const details: InspectedDetails = {
+          restartCount: d.restartCount,
+          exitCode: d.exitCode,
+          restartPolicy: d.restartPolicy,
+          memoryBytes: d.memoryBytes,
+          nanoCpus: d.nanoCpus,
+          pidsLimit: d.pidsLimit,
+        };
+        cache?.set(environment, c, details);
+        return { ...observed, state: d.state, health: d.health, exitCode: d.exitCode, details };
+      }),
+    ),
   );
-  const unique = [...new Set(desiredImages)];
-  const ids = await Promise.all(unique.map((ref) => limit(async () => (await runtime.inspectImage(ref))?.id)));
+  const wanted = new Set(desiredImages);
+  // The tag of a running container's image moved (or went away) when the list no longer shows the reference.
+  const moved = [...new Set(listed.flatMap((c, i) => {
+    const ref = containers[i]?.image;
+    return ref !== undefined && wanted.has(ref) && c.image !== ref ? [ref] : [];
+  }))];
+  const ids = await Promise.all(moved.map((ref) => limit(async () => (await runtime.inspectImage(ref))?.id)));
+  const apiVersion = cache?.apiVersion ?? (await runtime.apiVersion());
+  if (cache) cache.apiVersion = apiVersion;
   return {
     environment,
+    engine: { apiVersion },
     containers: containers.filter((c): c is ObservedContainer => c !== undefined),
-    images: Object.fromEntries(unique.map((ref, i) => [ref, ids[i]])),
-    edges: observeEdges(listed),
+    images: Object.fromEntries(moved.map((ref, i) => [ref, ids[i]])),
+    edges: observeEdges(all),
   };
 }

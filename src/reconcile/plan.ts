@@ -1,9 +1,11 @@
 import { formatBinding, hostPortsClash } from '../manifest/ports.js';
 import type { EnvironmentManifest, LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
+import { startIntervalApi, supportsStartInterval } from '../runtime/engine-version.js';
 import { containerName } from '../runtime/labels.js';
+import { jobServices } from './dependencies.js';
 import { diffSpecs } from './diff.js';
 import { planRecovery } from './recover.js';
-import type { Action, ActualState, ObservedContainer, Plan } from './types.js';
+import type { Action, ActualState, ObservedContainer, Plan, PlanNote } from './types.js';
 import { edgeAction, planEdges } from '../proxy/edge-plan.js';
 
 /** Topological levels of the depends_on graph: level 0 depends on nothing. Cycles are rejected at load. */
@@ -24,10 +26,23 @@ export function dependencyLevels(services: readonly ServiceManifest[]): Map<stri
   return levels;
 }
 
+/**
+ * A container that ran to completion and should stay so: a job (exit 0), or
+ * any `restart: "no"` container that exited 0. Not drift; plan says why.
+ */
+function finished(c: ObservedContainer, desired: ServiceManifest, job: boolean): string | undefined {
+  if (c.state !== 'exited') return undefined;
+  const code = c.exitCode;
+  if (code === 0 && job) return 'job completed (exit code 0): not run again until its spec changes';
+  if (code === 0 && desired.spec.restart === 'no') return 'exited with code 0 and restart is "no": finished, not drift';
+  if (job) return `job failed (exit code ${code ?? '?'}): not run again until its spec changes (push a fix); its dependants wait`;
+  return undefined;
+}
+
 /** Why a running container no longer matches, beyond its spec hash: drift made outside git. */
 function driftReasons(c: ObservedContainer, desired: ServiceManifest): { mode: 'start' | 'recreate'; reasons: string[] } | undefined {
   if (c.state === 'exited' || c.state === 'created' || c.state === 'dead') {
-    const code = c.details?.exitCode;
+    const code = c.exitCode;
     return { mode: c.state === 'dead' ? 'recreate' : 'start', reasons: [`${c.state === 'created' ? 'never started' : `stopped (${c.state}${code !== null && code !== undefined ? `, exit code ${code}` : ''})`}`] };
   }
   if (c.state === 'paused') return { mode: 'recreate', reasons: ['paused by hand'] };
@@ -44,8 +59,8 @@ function driftReasons(c: ObservedContainer, desired: ServiceManifest): { mode: '
   return reasons.length > 0 ? { mode: 'recreate', reasons } : undefined;
 }
 
-function planReplica(desired: ServiceManifest, replica: number, c: ObservedContainer | undefined, actual: ActualState, env: EnvironmentManifest, step: number): Action {
-  const base = { service: desired.name, replica, image: desired.spec.image, step };
+function planReplica(desired: ServiceManifest, replica: number, c: ObservedContainer | undefined, actual: ActualState, env: EnvironmentManifest, step: number, job: boolean): Action {
+  const base = { service: desired.name, replica, image: desired.spec.image, step, ...(job ? { job } : {}) };
   if (!c) {
     const reason = replica === 1 ? 'missing: no container for this service' : `missing: no container for replica ${replica}`;
     return { ...base, kind: 'create', reasons: [reason, ...(desired.notes ?? [])] };
@@ -64,12 +79,30 @@ function planReplica(desired: ServiceManifest, replica: number, c: ObservedConta
     const reason = `image ${desired.spec.image} now resolves to ${localId.slice(0, 19)} (the container runs ${c.imageId.slice(0, 19)})`;
     return { ...base, kind: 'replace', container, graceMs, fromImage: c.image, changes: [], reasons: [reason, ...orderReason], order };
   }
+  const observed = { state: c.state, health: c.health, exitCode: c.exitCode };
+  const done = finished(c, desired, job);
+  if (done) return { ...base, kind: 'noop', container, observed, reasons: [done] };
   const drift = driftReasons(c, desired);
   if (drift) {
-    if (!env.sync.selfHeal) return { ...base, kind: 'noop', container, reasons: [...drift.reasons.map((r) => `drifted: ${r}`), 'self-heal is off: left as is'] };
+    if (!env.sync.selfHeal) return { ...base, kind: 'noop', container, observed, reasons: [...drift.reasons.map((r) => `drifted: ${r}`), 'self-heal is off: left as is'] };
     return { ...base, kind: 'restart', container, graceMs, restartMode: drift.mode, reasons: drift.reasons, order };
   }
-  return { ...base, kind: 'noop', container, reasons: ['in sync'] };
+  return { ...base, kind: 'noop', container, observed, reasons: [job && c.state === 'running' ? 'job running' : 'in sync'] };
+}
+
+/** Fields the engine would silently drop: said in the plan rather than lost. */
+export function engineNotes(desired: LoadedEnvironment, actual: ActualState): PlanNote[] {
+  const version = actual.engine?.apiVersion;
+  if (!version || supportsStartInterval(version)) return [];
+  return desired.services
+    .filter((s) => s.spec.healthcheck && s.spec.healthcheck.test?.[0] !== 'NONE' && s.spec.healthcheck.startPeriodMs > 0)
+    .map((s) => {
+      const hc = s.spec.healthcheck!;
+      return {
+        service: s.name,
+        message: `healthcheck.start_interval (${hc.startIntervalMs / 1000}s) is not sent: the engine speaks API ${version}, start_interval needs ${startIntervalApi} (Docker 25); during start_period it probes every interval (${hc.intervalMs / 1000}s)`,
+      };
+    });
 }
 
 /**
@@ -82,6 +115,7 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
   const recovery = planRecovery(actual.containers);
   const containers = recovery.after;
   const levels = dependencyLevels(desired.services);
+  const jobs = jobServices(desired.services);
   const firstStep = 1;
   const actions: Action[] = [];
   const wanted = new Set<string>();
@@ -90,7 +124,7 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
     for (let replica = 1; replica <= service.replicas; replica++) {
       wanted.add(`${service.name}\0${replica}`);
       const c = containers.find((x) => x.service === service.name && x.replica === replica);
-      actions.push(edgeAction(planReplica(service, replica, c, actual, desired.environment, step), service, c, desired.environment.sync.selfHeal));
+      actions.push(edgeAction(planReplica(service, replica, c, actual, desired.environment, step, jobs.has(service.name)), service, c, desired.environment.sync.selfHeal));
     }
   }
   const lastStep = firstStep + Math.max(0, ...levels.values()) + 1;
@@ -112,7 +146,8 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
   }
   actions.sort((a, b) => a.step - b.step || a.service.localeCompare(b.service) || (a.replica ?? 0) - (b.replica ?? 0));
   const edges = planEdges(desired, containers, recovery.steps, actual.edges ?? [], actions);
-  return { environment: desired.name, revision, recovery: recovery.steps, actions, ...(edges.length > 0 ? { edges } : {}) };
+  const notes = engineNotes(desired, actual);
+  return { environment: desired.name, revision, recovery: recovery.steps, actions, ...(edges.length > 0 ? { edges } : {}), ...(notes.length > 0 ? { notes } : {}) };
 }
 
 export function nameFor(env: string, service: ServiceManifest, replica: number): string {

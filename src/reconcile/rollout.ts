@@ -65,7 +65,7 @@ async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: nu
     await ctx.failpoint('after-start', service.name);
     ctx.emit(service.name, replica, 'waiting', `waiting for ${create.name} to become healthy`);
     await ctx.failpoint('during-health-wait', service.name);
-    const failure = (await waitReady(ctx.runtime, id, service.spec, ctx.ready)) ?? (await edgeHandover(ctx, service, edge));
+    const failure = (await waitReady(ctx.runtime, id, service.spec, ctx.ready, ctx.wakeups)) ?? (await edgeHandover(ctx, service, edge));
     if (!failure) return { id, name: create.name };
     const logTail = await tail(ctx, id);
     await ctx.runtime.removeContainer(id);
@@ -78,6 +78,35 @@ async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: nu
 }
 
 type Step = Omit<ActionResult, 'action' | 'durationMs'>;
+
+const defaultJobTimeoutMs = 600_000;
+
+/**
+ * A one-shot job: starts it and waits for its exit. Exit 0 is success; the
+ * exited container stays, which is how the next plan knows the job is done.
+ */
+async function runJob(ctx: ApplyContext, service: ServiceManifest, id: string, name: string): Promise<Step> {
+  ctx.emit(service.name, undefined, 'starting', `running job ${name}`);
+  await ctx.runtime.startContainer(id);
+  ctx.emit(service.name, undefined, 'waiting', `waiting for job ${name} to exit`);
+  const timeoutMs = ctx.ready.jobTimeoutMs ?? defaultJobTimeoutMs;
+  const code = await ctx.runtime.waitForExit(id, timeoutMs);
+  if (code === 0) return { outcome: 'ok', message: `job ${name} completed (exit code 0)` };
+  const logTail = await tail(ctx, id);
+  const why = code === 'timeout' ? `did not exit within ${Math.round(timeoutMs / 1000)} s and was killed` : `exited with code ${code}`;
+  return { outcome: 'failed', message: `job ${name} ${why}`, logTail };
+}
+
+/** Creates (replacing any earlier run) and runs a job. */
+async function job(ctx: ApplyContext, action: Action, service: ServiceManifest): Promise<Step> {
+  if (action.kind === 'restart' && action.restartMode === 'start') return runJob(ctx, service, action.container!.id, action.container!.name);
+  await ensureImage(ctx, service, action.replica);
+  if (action.container) await retire(ctx, action.container.id, action.graceMs ?? service.spec.stopGraceMs);
+  const spec = buildCreate(ctx.environment, service, action.replica ?? 1, 'current', ctx.revision, ctx.secrets);
+  ctx.emit(service.name, action.replica, 'creating', `creating job ${spec.name} from ${spec.image}`);
+  const id = await ctx.runtime.createContainer(spec);
+  return runJob(ctx, service, id, spec.name);
+}
 
 async function create(ctx: ApplyContext, action: Action, service: ServiceManifest): Promise<Step> {
   await ensureImage(ctx, service, action.replica);
@@ -128,7 +157,7 @@ async function restart(ctx: ApplyContext, action: Action, service: ServiceManife
   const c = action.container!;
   ctx.emit(service.name, action.replica, 'starting', `starting ${c.name}`);
   await ctx.runtime.startContainer(c.id);
-  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready);
+  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready, ctx.wakeups);
   if (!failure) return { outcome: 'ok', message: `restarted ${c.name}` };
   return { outcome: 'failed', message: `restarted ${c.name}, but it ${failure}`, logTail: await tail(ctx, c.id) };
 }
@@ -146,6 +175,7 @@ export async function runAction(ctx: ApplyContext, action: Action): Promise<Acti
       return finish({ outcome: 'ok', message: `removed ${action.container!.name}` });
     }
     if (!service) throw new DeployError(`no manifest for service ${action.service}`);
+    if (action.job) return finish(await job(ctx, action, service));
     if (action.kind === 'create') return finish(await create(ctx, action, service));
     if (action.kind === 'restart' && action.restartMode === 'start') return finish(await restart(ctx, action, service));
     if (action.kind === 'replace' || action.kind === 'restart') {

@@ -19,6 +19,8 @@ export interface ObservedContainer {
   imageId: string;
   state: ContainerDetails['state'];
   health: ContainerDetails['health'];
+  /** For an exited container (from the list call's status, or inspect); null while it runs. */
+  exitCode: number | null;
   /** From inspect: what `docker update` can change by hand. */
   details: Pick<ContainerDetails, 'restartCount' | 'exitCode' | 'restartPolicy' | 'memoryBytes' | 'nanoCpus' | 'pidsLimit'> | undefined;
   /** Behind the edge proxy: the container's colour (src/proxy/). */
@@ -28,10 +30,12 @@ export interface ObservedContainer {
 export interface ActualState {
   environment: string;
   containers: ObservedContainer[];
-  /** Local image id of each desired image reference; undefined when not present on the host. */
+  /** Local image id of desired image references whose containers' tag moved (only those are looked up); undefined when not present. */
   images: Record<string, string | undefined>;
   /** The environment's edge proxies (src/proxy/). */
   edges?: ObservedEdge[];
+  /** What the engine can do, when known: decides which spec fields reach it. */
+  engine?: { apiVersion: string };
 }
 
 export const actionKinds = ['create', 'replace', 'restart', 'remove', 'noop'] as const;
@@ -68,6 +72,10 @@ export interface Action {
   step: number;
   /** The new container runs behind the edge proxy, in this colour (src/proxy/). */
   edge?: { color: EdgeColor; from?: EdgeColor };
+  /** A one-shot job (see dependencies.ts): it runs to its exit instead of waiting for health. */
+  job?: boolean;
+  /** For a noop: the container as observed, which tells its dependants whether it is ready. */
+  observed?: { state: ContainerDetails['state']; health: ContainerDetails['health']; exitCode: number | null };
 }
 
 export const recoveryKinds = ['remove-candidate', 'promote-candidate', 'remove-previous', 'restore-previous', 'remove-duplicate'] as const;
@@ -85,6 +93,12 @@ export interface RecoveryStep {
   reason: string;
 }
 
+/** Something the reviewer should know that changes no action: a field the engine cannot honor, say. */
+export interface PlanNote {
+  service: string;
+  message: string;
+}
+
 export interface Plan {
   environment: string;
   revision: string;
@@ -92,6 +106,7 @@ export interface Plan {
   actions: Action[];
   /** Edge proxy heal, prune and recovery steps (src/proxy/edge-plan.ts). */
   edges?: EdgeAction[];
+  notes?: PlanNote[];
 }
 
 export function pendingChanges(plan: Plan): Action[] {

@@ -14,10 +14,17 @@ function healthFromStatus(status: string): HealthState {
   return 'none';
 }
 
+function exitCodeFromStatus(state: ContainerState, status: string): number | null | undefined {
+  if (state !== 'exited') return state === 'running' || state === 'created' || state === 'paused' ? null : undefined;
+  const code = /^Exited \((-?\d+)\)/.exec(status)?.[1];
+  return code === undefined ? undefined : Number(code);
+}
+
 export function toSummary(c: Docker.ContainerInfo): ContainerSummary {
   // Beware: once its tag moves to another image, the list API gives the image id as `Image`.
   const name = (c.Names[0] ?? c.Id).replace(/^\//, '');
-  return { id: c.Id, name, image: c.Image, imageId: c.ImageID, state: toState(c.State), health: healthFromStatus(c.Status), labels: c.Labels ?? {} };
+  const state = toState(c.State);
+  return { id: c.Id, name, image: c.Image, imageId: c.ImageID, state, health: healthFromStatus(c.Status), labels: c.Labels ?? {}, exitCode: exitCodeFromStatus(state, c.Status ?? '') };
 }
 
 export function toDetails(info: Docker.ContainerInspectInfo): ContainerDetails {

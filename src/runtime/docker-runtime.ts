@@ -4,10 +4,12 @@ import { dockerConfigPath } from './connect.js';
 import { createBody } from './create-body.js';
 import { tarFiles } from './tar.js';
 import { demultiplex, toDetails, toSummary } from './docker-mapping.js';
+import { withStartInterval } from './engine-version.js';
 import { engineMessage, errorText, isConnectionError, shortId, statusOf } from './docker-errors.js';
 import type { CredentialHelper } from '../registry/credentials.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
-import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth } from './types.js';
+import { driftEvents } from './types.js';
+import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth, WatchOptions } from './types.js';
 
 export { dockerClientFor, dockerConfigPath } from './connect.js';
 export type { TlsFiles } from './connect.js';
@@ -22,8 +24,18 @@ export class DockerRuntime implements ContainerRuntime {
     private readonly credentialHelper?: CredentialHelper,
   ) {}
 
+  private version: Promise<string> | undefined;
+
   async ping(): Promise<void> {
     await this.call('reach the engine', () => this.docker.ping());
+  }
+
+  apiVersion(): Promise<string> {
+    this.version ??= this.call('read the engine version', async () => (await this.docker.version()).ApiVersion).catch((error: unknown) => {
+      this.version = undefined; // ask again next time
+      throw error;
+    });
+    return this.version;
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
@@ -56,10 +68,26 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async buildImage(dir: string, files: string[], tag: string): Promise<void> {
+    try {
+      // The classic builder (version 1): dockerd 20.10 here has no buildx.
+      const stream = await this.docker.buildImage({ context: dir, src: files }, { t: tag, version: '1', rm: true, forcerm: true });
+      const items = await new Promise<ProgressItem[]>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (err: Error | null, out: ProgressItem[]) => (err ? reject(err) : resolve(out))),
+      );
+      // dockerode reports success even when the build failed: the error is an item of the stream.
+      const failed = items.find((item) => item.error !== undefined || item.errorDetail !== undefined);
+      if (failed) throw new Error(failed.error ?? failed.errorDetail?.message ?? 'build failed');
+    } catch (err) {
+      throw this.error(`build image ${tag}`, err);
+    }
+  }
+
   async createContainer(spec: CreateContainer): Promise<string> {
     // _query/_body: dockerode would otherwise copy the whole body (env, secrets included) into the URL.
     const platform = spec.options?.platform;
-    const options = { _query: { name: spec.name, ...(platform ? { platform } : {}) }, _body: createBody(spec) } as unknown as Docker.ContainerCreateOptions;
+    const body = spec.healthcheck?.startIntervalMs ? withStartInterval(createBody(spec), spec.healthcheck, await this.apiVersion()) : createBody(spec);
+    const options = { _query: { name: spec.name, ...(platform ? { platform } : {}) }, _body: body } as unknown as Docker.ContainerCreateOptions;
     const container = await this.call(`create container ${spec.name} from ${spec.image}`, () => this.docker.createContainer(options));
     try {
       for (const net of spec.extraNetworks ?? []) {
@@ -182,14 +210,15 @@ export class DockerRuntime implements ContainerRuntime {
     return result ?? { exitCode: -1, output: '' };
   }
 
-  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void } {
+  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
     let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
     let closed = false;
-    const filters = { type: ['container' as const], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), event: ['die', 'stop', 'destroy', 'pause', 'oom', 'health_status'] };
+    const filters = { type: ['container' as const], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), event: options.actions ?? [...driftEvents] };
     this.docker.getEvents({ filters }).then(
       (s) => {
         stream = s as typeof stream;
         if (closed) return stream?.destroy?.();
+        options.onOpen?.();
         let buffered = '';
         s.on('data', (chunk: Buffer) => {
           buffered += chunk.toString('utf8');
@@ -197,9 +226,9 @@ export class DockerRuntime implements ContainerRuntime {
           buffered = lines.pop() ?? '';
           for (const line of lines.filter(Boolean)) {
             try {
-              const e = JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } };
+              const e = JSON.parse(line) as { Action: string; Actor: { ID?: string; Attributes: Record<string, string> } };
               const { name = '', ...rest } = e.Actor.Attributes;
-              onEvent({ action: e.Action, container: name, labels: rest });
+              onEvent({ ...(e.Actor.ID ? { id: e.Actor.ID } : {}), action: e.Action, container: name, labels: rest });
             } catch {
               // a partial or foreign line: ignore
             }

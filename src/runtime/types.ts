@@ -24,6 +24,8 @@ export interface ContainerSummary {
   state: ContainerState;
   health: HealthState;
   labels: Record<string, string>;
+  /** For an exited container, from the list call's status (`Exited (0) …`); null while it runs, undefined when not known. */
+  exitCode?: number | null;
 }
 
 /** What an inspect adds: enough to notice changes made by hand (docker update). */
@@ -62,6 +64,8 @@ export interface HealthcheckSpec {
   timeoutMs: number;
   retries: number;
   startPeriodMs: number;
+  /** Probe interval during the start period; sent only to engines with API ≥ 1.44 (see engine-version.ts). */
+  startIntervalMs?: number;
 }
 
 /** A container to create, fully resolved (secrets included): never logged as is. */
@@ -114,6 +118,8 @@ export interface ContainerRuntime {
   /** The endpoint, for messages: unix:///var/run/docker.sock, tcp://host:2376, … */
   readonly host: string;
   ping(): Promise<void>;
+  /** The engine's API version ("1.41"); asked once per runtime, then remembered. */
+  apiVersion(): Promise<string>;
   /** Every container (running or not) carrying all these labels: one API call. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** undefined when it no longer exists. */
@@ -122,6 +128,8 @@ export interface ContainerRuntime {
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   /** platform (os/arch[/variant]) picks that variant of a multi-platform image. */
   pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void>;
+  /** Builds `files` of the folder `dir` (a Dockerfile among them) into `tag`; fails when the build does. Optional: only the example's stand-in needs it. */
+  buildImage?(dir: string, files: string[], tag: string): Promise<void>;
   createContainer(spec: CreateContainer): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** Stopping a stopped container is not an error. */
@@ -146,10 +154,22 @@ export interface ContainerRuntime {
   waitForExit(id: string, timeoutMs: number): Promise<number | 'timeout'>;
   /** Runs a command inside a running container; kills nothing on timeout but stops waiting. */
   exec(id: string, command: string[], timeoutMs: number): Promise<{ exitCode: number | 'timeout'; output: string }>;
-  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void): { close(): void };
+  watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void, options?: WatchOptions): { close(): void };
 }
 
+export interface WatchOptions {
+  /** Which actions to follow; default: die, stop, destroy, pause, oom, health_status (what drift is made of). */
+  actions?: string[];
+  /** Told once the stream is open: events from then on are delivered. */
+  onOpen?: () => void;
+}
+
+/** The default actions watchEvents follows. */
+export const driftEvents = ['die', 'stop', 'destroy', 'pause', 'oom', 'health_status'] as const;
+
 export interface ContainerEvent {
+  /** The container's id, when the engine says it. */
+  id?: string;
   action: string;
   container: string;
   labels: Record<string, string>;

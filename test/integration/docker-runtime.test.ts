@@ -383,4 +383,16 @@ describe('DockerRuntime against the real engine', () => {
       expect((wrong as DockerError).message).not.toContain('wrong-secret');
     });
   });
+
+  it('healthcheck start_interval: this engine (API 1.41) is not sent one, and does not keep it; the version is asked once', async () => {
+    const version = await runtime.apiVersion();
+    expect(version).toBe((await docker.version()).ApiVersion);
+    const hc: HealthcheckSpec = { test: ['CMD', 'true'], intervalMs: 1_000, timeoutMs: 1_000, retries: 1, startPeriodMs: 5_000, startIntervalMs: 500 };
+    const id = await runtime.createContainer(spec({ healthcheck: hc }));
+    const info = await docker.getContainer(id).inspect();
+    const sent = (info.Config.Healthcheck as { StartInterval?: number } | undefined)?.StartInterval;
+    if (version === '1.41') expect(sent).toBeUndefined();
+    else expect(sent).toBe(500_000_000);
+    expect(info.Config.Healthcheck?.StartPeriod).toBe(5_000_000_000);
+  });
 });

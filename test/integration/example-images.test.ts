@@ -2,6 +2,8 @@
 // (made by scripts/build-local-images.sh) and the buildTestImage() helper.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type Docker from 'dockerode';
+import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { ensureBusyboxImage } from '../../src/runtime/ensure-image.js';
 import {
   BASE_IMAGE,
   TEST_LABEL,
@@ -132,5 +134,27 @@ describe('local example images', () => {
     await expect(docker.getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 });
     const leftovers = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${runId}`] } });
     expect(leftovers.filter((c) => c.Image.startsWith('sha256:') || c.Image === tag)).toEqual([]);
+  });
+
+  it('the example start ensures its image: a missing tag is built from busybox-static (no registry answers), then found', async () => {
+    const tag = `stagecoach-test/ensure-${runId}:1.35`;
+    const runtime = new DockerRuntime(docker, 'unix:///var/run/docker.sock');
+    const said: string[] = [];
+    try {
+      expect(await runtime.inspectImage(tag)).toBeUndefined();
+      expect(await ensureBusyboxImage(runtime, tag, { say: (l) => said.push(l), pullTimeoutMs: 10_000 })).toBe('built');
+      expect(said[0]).toMatch(/is missing and could not be pulled .*: building a local stand-in from Debian's busybox-static/);
+      const info = await docker.getImage(tag).inspect();
+      expect(info.Config.Labels?.['io.stagecoach.local-standin']).toBe('true');
+      expect(info.Config.Labels?.['io.stagecoach.standin-layout']).toBe('2');
+      const container = await docker.createContainer({ Image: tag, Cmd: ['sh', '-c', 'echo ok; ls -d /tmp'], Labels: labels, HostConfig: { NetworkMode: 'none' } });
+      await container.start();
+      expect((await container.wait()).StatusCode).toBe(0);
+      expect((await container.logs({ stdout: true, stderr: true })).toString()).toContain('ok');
+      expect(await ensureBusyboxImage(runtime, tag, { say: (l) => said.push(l) })).toBe('present');
+      expect(said).toHaveLength(2);
+    } finally {
+      await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    }
   });
 });

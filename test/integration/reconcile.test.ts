@@ -231,3 +231,45 @@ describe('crash safety: kill -9 during apply, then apply again', () => {
     expect((await repo.run('plan')).code).toBe(0);
   });
 });
+
+describe('depends_on conditions on a real engine', () => {
+  it('plan says that this engine cannot take healthcheck.start_interval', async () => {
+    await repo.write('web.yaml', web('v1', 'environment: { A: "1" }\n').replace('  retries: 2\n', '  retries: 2\n  start_period: 10s\n  start_interval: 500ms\n'));
+    const planned = await repo.run('plan');
+    expect(planned.stdout).toContain('note web: healthcheck.start_interval (0.5s) is not sent: the engine speaks API 1.41, start_interval needs 1.44');
+  });
+
+  const job = (command: string) =>
+    `apiVersion: stagecoach/v1\nkind: Service\nname: migrate\nimage: ${image('v1')}\nrestart: "no"\ncommand: ["sh", "-c", ${JSON.stringify(command)}]\n`;
+  const dependant = web('v1', 'depends_on:\n  migrate:\n    condition: service_completed_successfully\n');
+
+  it('a migration job that exits 0 runs first, then web starts; the finished job is not restarted', async () => {
+    await repo.write('migrate.yaml', job('echo migrated; exit 0'));
+    await repo.write('web.yaml', dependant);
+    const applied = await repo.run('apply');
+    expect(applied.stdout).toContain(`${env}: converged`);
+    expect(applied.code).toBe(0);
+    const migrate = await docker.getContainer(`${env}-migrate`).inspect();
+    expect([migrate.State.Status, migrate.State.ExitCode]).toEqual(['exited', 0]);
+    const webInfo = await docker.getContainer(`${env}-web`).inspect();
+    expect([webInfo.State.Status, webInfo.State.Health?.Status]).toEqual(['running', 'healthy']);
+    expect(Date.parse(webInfo.State.StartedAt)).toBeGreaterThanOrEqual(Date.parse(migrate.State.FinishedAt));
+
+    const again = await repo.run('plan');
+    expect(again.stdout).toContain('job completed (exit code 0): not run again until its spec changes');
+    expect(again.code).toBe(0);
+  });
+
+  it('a migration that exits non-zero fails and web is skipped with the reason', async () => {
+    await repo.write('migrate.yaml', job('echo schema locked >&2; exit 3'));
+    await repo.write('web.yaml', dependant);
+    const applied = await repo.run('apply');
+    expect(applied.code).not.toBe(0);
+    expect(applied.stdout + applied.stderr).toContain('exited with code 3');
+    expect(applied.stdout + applied.stderr).toContain('dependency migrate failed');
+    expect(applied.stdout + applied.stderr).toContain('schema locked');
+    const migrate = await docker.getContainer(`${env}-migrate`).inspect();
+    expect([migrate.State.Status, migrate.State.ExitCode]).toEqual(['exited', 3]);
+    expect((await containers()).map((c) => c.name)).toEqual([`${env}-migrate`]);
+  });
+});

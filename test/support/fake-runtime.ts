@@ -1,5 +1,6 @@
 import { DockerError } from '../../src/errors.js';
-import type { ContainerDetails, ContainerEvent, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo } from '../../src/runtime/types.js';
+import { driftEvents } from '../../src/runtime/types.js';
+import type { ContainerDetails, ContainerEvent, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, WatchOptions } from '../../src/runtime/types.js';
 
 interface FakeContainer extends ContainerDetails {
   create: CreateContainer;
@@ -18,6 +19,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly volumes = new Set<string>();
   /** Images whose containers turn unhealthy (or exit) after start. */
   readonly failing = new Map<string, 'unhealthy' | 'exit'>();
+  /** Images whose containers run to completion on start, with this exit code (one-shot jobs). */
+  readonly exits = new Map<string, number>();
   /** Images that cannot be pulled. */
   readonly unpullable = new Set<string>();
   /** The engine does not answer: every call fails with a transient DockerError. */
@@ -32,6 +35,14 @@ export class FakeRuntime implements ContainerRuntime {
 
   async ping(): Promise<void> {}
 
+  /** The API version the fake engine claims. */
+  engineApiVersion = '1.41';
+
+  async apiVersion(): Promise<string> {
+    this.reach('read the engine version');
+    return this.engineApiVersion;
+  }
+
   private reach(what: string): void {
     if (this.down) throw new DockerError(`docker at ${this.host}: cannot ${what}: engine unreachable (connect ECONNREFUSED)`, { transient: true });
   }
@@ -40,7 +51,11 @@ export class FakeRuntime implements ContainerRuntime {
     this.reach('list containers');
     return [...this.containers.values()]
       .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v))
-      .map(({ create: _create, ...summary }) => ({ ...summary }));
+      // As the engine does: once the tag points elsewhere (or is gone), the list shows the image id.
+      .map(({ create: _create, restartCount: _r, startedAt: _s, restartPolicy: _p, memoryBytes: _m, nanoCpus: _n, pidsLimit: _l, ...summary }) => ({
+        ...summary,
+        image: this.images.get(summary.image)?.id === summary.imageId ? summary.image : summary.imageId,
+      }));
   }
 
   async inspectContainer(id: string): Promise<ContainerDetails | undefined> {
@@ -61,6 +76,11 @@ export class FakeRuntime implements ContainerRuntime {
     if (this.unpullable.has(ref) || !this.images.has(ref)) {
       if (!this.images.has(ref)) throw new Error(`pull access denied for ${ref}, repository does not exist`);
     }
+  }
+
+  async buildImage(_dir: string, files: string[], tag: string): Promise<void> {
+    this.writes.push(`build ${tag} from ${files.join(', ')}`);
+    this.addImage(tag);
   }
 
   async createContainer(spec: CreateContainer): Promise<string> {
@@ -100,6 +120,11 @@ export class FakeRuntime implements ContainerRuntime {
     const c = this.get(id);
     this.writes.push(`start ${c.name}`);
     const failure = this.failing.get(c.image);
+    const exit = this.exits.get(c.image);
+    if (exit !== undefined) {
+      Object.assign(c, { state: 'exited', exitCode: exit, startedAt: 'now' });
+      return;
+    }
     if (failure === 'exit') {
       Object.assign(c, { state: 'exited', exitCode: 1 });
       return;
@@ -168,10 +193,26 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   readonly watchers = new Set<(e: ContainerEvent) => void>();
+  private readonly watchedActions = new Map<(e: ContainerEvent) => void, readonly string[]>();
 
-  watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void): { close(): void } {
+  watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, _onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
     this.watchers.add(onEvent);
-    return { close: () => this.watchers.delete(onEvent) };
+    this.watchedActions.set(onEvent, options.actions ?? driftEvents);
+    options.onOpen?.();
+    return {
+      close: () => {
+        this.watchers.delete(onEvent);
+        this.watchedActions.delete(onEvent);
+      },
+    };
+  }
+
+  /** Delivers an engine event to the watchers that follow its action (health_status: healthy counts as health_status). */
+  emit(id: string, action: string): void {
+    const c = this.containers.get(id);
+    for (const watcher of this.watchers) {
+      if (this.watchedActions.get(watcher)?.includes(action.split(':')[0]!)) watcher({ id, action, container: c?.name ?? '', labels: { ...(c?.labels ?? {}) } });
+    }
   }
 
   byName(name: string): FakeContainer | undefined {

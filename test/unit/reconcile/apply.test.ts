@@ -78,7 +78,7 @@ describe('apply(plan)', () => {
     const result = await converge(runtime, await environment({ 'web.yaml': svc('web', '', 'busybox:9.99'), 'worker.yaml': svc('worker', 'depends_on: [web]\ncommand: ["true"]\n') }));
     expect(outcomes(result)).toEqual([
       'replace web: failed: image busybox:9.99 is not present on fake://engine and could not be pulled: pull access denied for busybox:9.99, repository does not exist',
-      'replace worker: skipped: skipped: dependency web failed',
+      'replace worker: skipped: skipped: dependency web failed (image busybox:9.99 is not present on fake://engine and could not be pulled: pull access denied for busybox:9.99, repository does not exist) (condition: service_healthy)',
     ]);
     expect(runtime.writes).toEqual(['pull busybox:9.99']);
     expect(runtime.names()).toEqual(['testing-web busybox:1.35 running', 'testing-worker busybox:1.35 running']);
@@ -127,6 +127,7 @@ const observed = (name: string, extra: Partial<ObservedContainer> = {}): Observe
   imageId: 'i',
   state: 'running',
   health: 'healthy',
+  exitCode: null,
   details: undefined,
   ...extra,
 });

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { InspectCache } from '../../../src/reconcile/inspect-cache.js';
+import { observe } from '../../../src/reconcile/observe.js';
+import { plan } from '../../../src/reconcile/plan.js';
+import { countingRuntime } from '../../support/counting-runtime.js';
+import { converge, environment, fakeWith, svc } from './support.js';
+
+const summary = (p: ReturnType<typeof plan>) => p.actions.filter((a) => a.kind !== 'noop').map((a) => `${a.kind} ${a.service}: ${a.reasons.join('; ')}`);
+
+async function fiveServices() {
+  const runtime = fakeWith('busybox:1.35');
+  const env = await environment(Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((n) => [`${n}.yaml`, svc(n)])));
+  await converge(runtime, env);
+  const counted = countingRuntime(runtime);
+  const cache = new InspectCache();
+  const check = async () => {
+    counted.reset();
+    const actual = await observe(counted.runtime, env.name, env.services.map((s) => s.spec.image), { cache });
+    return { planned: plan(env, actual, 'r1'), calls: Object.fromEntries(counted.calls) };
+  };
+  return { runtime, env, cache, check };
+}
+
+describe('a drift check costs what changed', () => {
+  it('a warm check with nothing changed is one list call', async () => {
+    const { check } = await fiveServices();
+    const first = await check();
+    expect(first.calls).toEqual({ listContainers: 1, inspectContainer: 5, apiVersion: 1 });
+    const second = await check();
+    expect(second.calls).toEqual({ listContainers: 1 });
+    expect(summary(second.planned)).toEqual([]);
+  });
+
+  it('without a cache every container is inspected (the old cost)', async () => {
+    const runtime = fakeWith('busybox:1.35');
+    const env = await environment({ 'a.yaml': svc('a'), 'b.yaml': svc('b') });
+    await converge(runtime, env);
+    const counted = countingRuntime(runtime);
+    await observe(counted.runtime, env.name, ['busybox:1.35']);
+    expect(Object.fromEntries(counted.calls)).toEqual({ listContainers: 1, inspectContainer: 2, apiVersion: 1 });
+  });
+
+  it('a container stopped by hand: the list shows it, only it is inspected, and it is restarted', async () => {
+    const { runtime, check } = await fiveServices();
+    await check();
+    Object.assign(runtime.byName('testing-c')!, { state: 'exited', exitCode: 137 });
+    const after = await check();
+    expect(after.calls).toEqual({ listContainers: 1, inspectContainer: 1 });
+    expect(summary(after.planned)).toEqual(['restart c: stopped (exited, exit code 137)']);
+  });
+
+  it('a tag that moved: the list shows an image id, only that image is inspected, and the service is replaced', async () => {
+    const { runtime, check } = await fiveServices();
+    await check();
+    runtime.addImage('busybox:1.35', `sha256:${'b'.repeat(64)}`);
+    const after = await check();
+    expect(after.calls).toEqual({ listContainers: 1, inspectImage: 1 });
+    expect(summary(after.planned)).toHaveLength(5);
+  });
+
+  it('docker update (invisible in the list) is seen once the engine event makes the cache forget that container', async () => {
+    const { runtime, cache, check } = await fiveServices();
+    await check();
+    const c = runtime.byName('testing-b')!;
+    Object.assign(c, { memoryBytes: 1024 ** 3 });
+    expect(summary((await check()).planned)).toEqual([]); // not visible without the event
+    cache.forget(c.id);
+    const after = await check();
+    expect(after.calls).toEqual({ listContainers: 1, inspectContainer: 1 });
+    expect(summary(after.planned)).toEqual(['restart b: changed outside git: memory limit 1073741824 (spec: none)']);
+  });
+
+  it('follow() forgets a container on its engine update event', async () => {
+    const { runtime, cache, check } = await fiveServices();
+    const following = cache.follow(runtime);
+    await check();
+    const c = runtime.byName('testing-a')!;
+    Object.assign(c, { restartPolicy: 'always' });
+    runtime.emit(c.id, 'update');
+    const after = await check();
+    expect(after.calls).toEqual({ listContainers: 1, inspectContainer: 1 });
+    expect(summary(after.planned)).toEqual(['restart a: changed outside git: restart policy always (spec: unless-stopped)']);
+    following.close();
+  });
+
+  it('entries older than maxAgeMs are inspected again', async () => {
+    let now = 0;
+    const runtime = fakeWith('busybox:1.35');
+    const env = await environment({ 'a.yaml': svc('a') });
+    await converge(runtime, env);
+    const counted = countingRuntime(runtime);
+    const cache = new InspectCache({ maxAgeMs: 1_000, now: () => now });
+    await observe(counted.runtime, env.name, [], { cache });
+    counted.reset();
+    now = 1_001;
+    await observe(counted.runtime, env.name, [], { cache });
+    expect(counted.calls.get('inspectContainer')).toBe(1);
+  });
+});
