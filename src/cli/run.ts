@@ -23,6 +23,7 @@ import { daemonImageAutomation } from '../images/daemon-hook.js';
 import { processCredentialHelper } from '../registry/helper-process.js';
 import { dockerClientFor, dockerConfigPath, DockerRuntime } from '../runtime/docker-runtime.js';
 import { ensureExampleImages } from '../runtime/ensure-image.js';
+import { InspectCache } from '../reconcile/inspect-cache.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { createRequestHandler } from '../server/http.js';
@@ -156,7 +157,13 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const deployFor = (env: EnvironmentManifest): DeployStep => {
     const runtime = runtimeFor(env);
     let step = steps.get(runtime);
-    if (!step) steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock, buildEdgeImage: scriptImageBuilder(io.env) })));
+    if (!step) {
+      // Drift checks re-inspect only containers the list call shows changed (or `docker update` touched).
+      const cache = new InspectCache();
+      const followed = cache.follow(runtime);
+      unfollow.push(() => followed.close());
+      steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock, cache, buildEdgeImage: scriptImageBuilder(io.env) })));
+    }
     return step;
   };
   const notifications = settings.notifications;

@@ -3,6 +3,7 @@ import type { LoadedEnvironment } from '../manifest/types.js';
 import { apply } from '../reconcile/apply.js';
 import type { ReadyOptions } from '../reconcile/health.js';
 import type { EdgeImageBuilder } from '../proxy/edge-image.js';
+import type { InspectCache } from '../reconcile/inspect-cache.js';
 import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
 import type { SecretSource } from '../reconcile/secrets.js';
@@ -22,6 +23,8 @@ export interface ContainerDeployDeps {
   metrics: Metrics;
   clock: Clock;
   ready?: Partial<ReadyOptions>;
+  /** Remembers inspects of unchanged containers: a drift check with nothing changed is one list call. */
+  cache?: InspectCache;
   /** Builds the edge proxy image when no registry has it. */
   buildEdgeImage?: EdgeImageBuilder;
 }
@@ -72,7 +75,7 @@ export class ContainerDeploy implements DeployStep {
     };
     const images = env.services.map((s) => s.spec.image);
     deps.metrics.observes.inc({ environment: env.name });
-    const actual = await observe(deps.runtime, env.name, images);
+    const actual = await observe(deps.runtime, env.name, images, { cache: deps.cache });
     const { plan: planned, held } = holdFailed(plan(env, actual, revision), failed);
     let services = describeServices(env, actual, input.services);
     for (const a of held) decide('skip', a.reasons.at(-1)!, a.service);
@@ -106,7 +109,7 @@ export class ContainerDeploy implements DeployStep {
       else if (r.outcome === 'failed' || r.outcome === 'rolled-back') failedServices.add(r.action.service);
       lastActions.set(r.action.service, { kind: r.action.kind, outcome: r.outcome, reasons: r.action.reasons, message: r.message, at: at() });
     }
-    const after = await observe(deps.runtime, env.name, images);
+    const after = await observe(deps.runtime, env.name, images, { cache: deps.cache });
     services = describeServices(env, after, input.services).map((s) => (lastActions.has(s.name) ? { ...s, lastAction: lastActions.get(s.name)! } : s));
     const superseded = result.results.some((r) => r.outcome === 'skipped' && signal?.aborted);
     const durationMs = Date.now() - started;
