@@ -111,6 +111,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     validators,
     runtimeFor: (env) => runtimeFor(env),
     secrets: hostSecrets(settings.secretsDir, io.env),
+    policy: settings.policy,
     log,
     metrics,
     onCycle: (() => {

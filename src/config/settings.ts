@@ -7,6 +7,11 @@ import { compareProblems, formatProblem } from '../manifest/problem.js';
 import { schemaProblems } from '../manifest/schema-problems.js';
 import type { SchemaValidators } from '../manifest/schemas.js';
 import { UsageError } from '../errors.js';
+import type { OperatorPolicy } from '../policy/types.js';
+import { readPolicyFile, toOperatorPolicy } from './policy.js';
+import type { RawPolicy } from './policy.js';
+import { trustSettings } from './trust.js';
+import type { RawTrust, TrustSettings } from './trust.js';
 
 /** The daemon's settings, merged and validated: one object, built once at start. */
 export interface Settings {
@@ -22,6 +27,10 @@ export interface Settings {
   webhookSecret: string | undefined;
   apiToken: string | undefined;
   secretsDir: string | undefined;
+  /** What each environment may do, decided by the operator (never by the repo). */
+  policy: OperatorPolicy;
+  /** Commit signing and the keys the daemon trusts. */
+  trust: TrustSettings;
 }
 
 /** Command-line flags of `stagecoach run`, as parsed. */
@@ -33,6 +42,7 @@ export interface RunFlags {
   listen?: string;
   data?: string;
   config?: string;
+  policy?: string;
 }
 
 interface RawSettings {
@@ -45,9 +55,12 @@ interface RawSettings {
   logLevel?: string;
   webhookSecret?: { file?: string; env?: string };
   apiToken?: { file?: string; env?: string };
+  policy?: RawPolicy;
+  signing?: RawTrust['signing'];
+  trust?: RawTrust['trust'];
 }
 
-const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken'>, string> = {
+const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'policy' | 'signing' | 'trust'>, string> = {
   repo: 'STAGECOACH_REPO',
   branch: 'STAGECOACH_BRANCH',
   environments: 'STAGECOACH_ENV',
@@ -132,6 +145,10 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
   const merged: RawSettings = { ...fileRaw, ...envRaw, ...flagRaw };
   const webhookSecret = readSecret('STAGECOACH_WEBHOOK_SECRET', env, fileRaw.webhookSecret, problems);
   const apiToken = readSecret('STAGECOACH_API_TOKEN', env, fileRaw.apiToken, problems);
+  const policyFile = flags.policy ?? env.STAGECOACH_POLICY;
+  const rawPolicy = policyFile ? readPolicyFile(policyFile, cwd, validators, problems) : fileRaw.policy;
+  const policySource = policyFile ? `policy file ${path.resolve(cwd, policyFile)}` : fileRaw.policy ? 'settings file' : 'built-in defaults';
+  const trust = trustSettings({ signing: fileRaw.signing, trust: fileRaw.trust }, env, cwd, problems);
   if (problems.length > 0) throw new UsageError(`invalid settings:\n${problems.map(formatProblem).join('\n')}`);
   const [host, port] = splitListen(merged.listen ?? '127.0.0.1:7420');
   const repo = merged.repo && !/^[a-z][a-z0-9+.-]*:\/\//i.test(merged.repo) && !/^[^/]+@[^:]+:/.test(merged.repo) ? path.resolve(cwd, merged.repo) : merged.repo;
@@ -146,6 +163,8 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     webhookSecret,
     apiToken,
     secretsDir: env.STAGECOACH_SECRETS_DIR,
+    policy: toOperatorPolicy(rawPolicy, policySource),
+    trust,
   };
 }
 

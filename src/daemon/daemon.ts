@@ -20,6 +20,8 @@ import { gateReasons } from '../promotion/gate.js';
 import { describeResults, imageDigests, promoteDownstream, verifyAndMark } from './promotion-steps.js';
 import type { DaemonStatus, EnvironmentStatus } from './status.js';
 import { emptyEnvironment, recordDecision } from './status.js';
+import type { OperatorPolicy } from '../policy/types.js';
+import { hostPolicyProblems } from '../policy/host-policy.js';
 
 export interface DaemonDeps {
   repo: ConfigRepo;
@@ -32,6 +34,8 @@ export interface DaemonDeps {
   validators: SchemaValidators;
   runtimeFor: (env: EnvironmentManifest) => ContainerRuntime;
   secrets: SecretSource;
+  /** The operator's policy; an environment it refuses is invalid (nothing is sent to its engine). */
+  policy?: OperatorPolicy;
   log: Logger;
   metrics: Metrics;
   now?: () => Date;
@@ -238,8 +242,9 @@ export class Daemon {
       const st = this.envStatus(load.name);
       st.revision.desired = revision;
       const crossProblems = result.problems.filter((p) => p.file.startsWith(`environments/${load.name}/`) || p.file === `environments/${load.name}`);
-      if (!load.loaded || crossProblems.length > 0) {
-        const problems = (load.problems.length ? load.problems : crossProblems).map(formatProblem);
+      const refused = load.loaded && this.deps.policy ? await hostPolicyProblems(this.deps.policy, load.loaded) : [];
+      if (!load.loaded || crossProblems.length > 0 || refused.length > 0) {
+        const problems = (load.problems.length ? load.problems : crossProblems.length ? crossProblems : refused).map(formatProblem);
         st.state = 'invalid';
         st.errors = problems;
         const keeping = st.revision.lastGood ? `keeping revision ${revisionLabel(st.revision.lastGood)}` : 'nothing deployed yet';

@@ -1,3 +1,4 @@
+import { compileSafeRegex } from '../policy/regex.js';
 import { parseDuration } from './duration.js';
 import { defaultSecretNames, splitCommand } from './normalize-service.js';
 import type { Report } from './normalize-service.js';
@@ -50,13 +51,8 @@ function normalizeTest(raw: RawTest, index: number, report: Report): TestSpec {
   };
   if (raw.http) {
     const expect = raw.http.expect ?? {};
-    if (expect.bodyRegex !== undefined) {
-      try {
-        new RegExp(expect.bodyRegex);
-      } catch (error) {
-        report([...where, 'http', 'expect', 'bodyRegex'], `is not a valid regular expression: ${(error as Error).message}`);
-      }
-    }
+    const bodyRegex = expect.bodyRegex === undefined ? undefined : compileSafeRegex(expect.bodyRegex);
+    if (bodyRegex && !bodyRegex.ok) report([...where, 'http', 'expect', 'bodyRegex'], bodyRegex.error);
     test.http = {
       method: raw.http.method ?? 'GET',
       url: raw.http.url,
@@ -80,11 +76,8 @@ function normalizeTest(raw: RawTest, index: number, report: Report): TestSpec {
 
 export function normalizeEnvironment(raw: RawEnvironment, file: string, report: Report): EnvironmentManifest {
   const secretNames = raw.policy?.secretNames ?? defaultSecretNames;
-  try {
-    new RegExp(secretNames, 'i');
-  } catch (error) {
-    report(['policy', 'secretNames'], `is not a valid regular expression: ${(error as Error).message}`);
-  }
+  const compiled = compileSafeRegex(secretNames, { ignoreCase: true });
+  if (!compiled.ok) report(['policy', 'secretNames'], compiled.error);
   const auto = raw.promotion?.auto;
   return {
     name: raw.name,

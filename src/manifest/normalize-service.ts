@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { compileSafeRegex } from '../policy/regex.js';
 import { parse as shellParse } from 'shell-quote';
 import { parseDuration } from './duration.js';
 import { specHash } from './hash.js';
@@ -83,9 +84,10 @@ export function envFileList(raw: RawService): string[] {
 
 function normalizeEnvironment(raw: RawService, ctx: NormalizeContext): Record<string, EnvValue> {
   const env: Record<string, EnvValue> = {};
-  const secretPattern = new RegExp(ctx.environment?.policy.secretNames ?? defaultSecretNames, 'i');
+  // RE2: the pattern comes from the repo, so it must not be able to stall the daemon.
+  const secretPattern = compileSafeRegex(ctx.environment?.policy.secretNames ?? defaultSecretNames, { ignoreCase: true });
   const requireSecret = (name: string, value: EnvValue, where: (string | number)[], source: string) => {
-    if (typeof value === 'string' && value !== '' && secretPattern.test(name)) {
+    if (typeof value === 'string' && value !== '' && secretPattern.ok && secretPattern.regex.test(name)) {
       ctx.report(where, `must be a secret reference ({ secret: NAME }), not a literal value${source} (got a literal of ${value.length} characters, not shown)`);
     }
   };

@@ -1,3 +1,4 @@
+import { safeRegex } from '../policy/regex.js';
 import { stableStringify } from '../manifest/hash.js';
 import type { HttpTest } from '../manifest/types.js';
 import { readJsonPath } from './json-path.js';
@@ -30,7 +31,7 @@ export async function httpAttempt(test: HttpTest, timeoutMs: number): Promise<At
   if (expect.body !== null && !body.includes(expect.body)) {
     return { result: 'failed', message: `expected the body to contain ${JSON.stringify(expect.body)} ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
   }
-  if (expect.bodyRegex !== null && !new RegExp(expect.bodyRegex).test(body)) {
+  if (expect.bodyRegex !== null && !safeRegex(expect.bodyRegex).test(body)) {
     return { result: 'failed', message: `expected the body to match /${expect.bodyRegex}/ ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
   }
   const paths = Object.entries(expect.json);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../../src/config/settings.js';
+import { defaultPolicy } from '../../../src/policy/types.js';
 import { validators } from '../manifest/support.js';
 
 describe('settings', () => {
@@ -18,6 +19,8 @@ describe('settings', () => {
       webhookSecret: undefined,
       apiToken: undefined,
       secretsDir: undefined,
+      policy: defaultPolicy,
+      trust: { signingKey: undefined, allowedSigners: undefined, openpgpKeyring: undefined, requireSignedHead: false },
     });
   });
 
@@ -43,7 +46,7 @@ describe('settings', () => {
         'invalid settings:',
         'settings.yaml:1:9: /listen must be HOST:PORT (got "nowhere")',
         'settings.yaml:2:11: /logLevel must be one of trace, debug, info, warn, error, fatal, silent (got "loud")',
-        'settings.yaml:3:1: /colour is not a known field (allowed: apiVersion, kind, repo, branch, environments, interval, listen, dataDir, logLevel, webhookSecret, apiToken)',
+        'settings.yaml:3:1: /colour is not a known field (allowed: apiVersion, kind, repo, branch, environments, interval, listen, dataDir, logLevel, webhookSecret, apiToken, policy, signing, trust)',
         'environment: STAGECOACH_ENV must be an environment name (got ["Bad Name"])',
         'command line: --interval must be a duration like 30s or 2m (got "often")',
       ].join('\n'),
