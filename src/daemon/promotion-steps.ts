@@ -1,5 +1,3 @@
-import { writeFile, mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseImageRef } from '../manifest/image-ref.js';
 import type { LoadedEnvironment } from '../manifest/types.js';
@@ -13,6 +11,7 @@ import type { ProposalResult } from '../promotion/propose.js';
 import { pushWithRetry } from '../promotion/push.js';
 import type { PushOutcome } from '../promotion/push.js';
 import { gitIn } from '../source/git.js';
+import { writeInRepo } from '../promotion/safe-write.js';
 import { runTests, summarize } from '../verify/run-tests.js';
 import type { TestResult } from '../verify/types.js';
 
@@ -48,9 +47,7 @@ export async function verifyAndMark(input: { env: LoadedEnvironment; revision: s
   const results = await runTests(env, { runtime, secrets: input.secrets, onResult: (r) => input.log.info({ environment: env.name, test: r.name, result: r.result, message: r.message }, `test ${r.result}`) });
   const facts = await Promise.all(env.services.map(async (s) => [s.name, await imageFacts(runtime, s.spec.image)] as const));
   const marker = buildMarker({ environment: env.name, revision: input.revision, startedAt, finishedAt: new Date(), trigger: input.trigger, services: Object.fromEntries(facts), tests: results });
-  const file = path.join(input.dir, markerPath(env.name));
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, markerYaml(marker));
+  await writeInRepo(input.dir, markerPath(env.name), markerYaml(marker));
   const git = gitIn(input.dir);
   await git.add(markerPath(env.name));
   await git.commit(markerCommitMessage(marker));

@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { diskRepo } from '../manifest/files.js';
 import { gitError, gitIn } from '../source/git.js';
 import { pushWithRetry } from './push.js';
 import { setServiceImages } from './set-images.js';
+import { readInRepo, writeInRepo } from './safe-write.js';
 
 export function proposalBranch(env: string): string {
   return `stagecoach/promote/${env}`;
@@ -52,10 +53,9 @@ export async function proposePromotion(req: ProposalRequest): Promise<ProposalRe
     const files = await diskRepo(work).listManifests(`environments/${req.to}`);
     const changed: ProposalResult['changed'] = [];
     for (const file of files) {
-      const full = path.join(work, file);
-      const result = setServiceImages(await readFile(full, 'utf8'), req.images);
+      const result = setServiceImages(await readInRepo(work, file), req.images);
       if (result.changed.length === 0) continue;
-      await writeFile(full, result.text);
+      await writeInRepo(work, file, result.text);
       changed.push(...result.changed);
     }
     if (changed.length === 0) return { outcome: 'up-to-date', ref: target, changed };
