@@ -22,6 +22,8 @@ import type { DaemonStatus, EnvironmentStatus } from './status.js';
 import { emptyEnvironment, recordDecision } from './status.js';
 import type { OperatorPolicy } from '../policy/types.js';
 import { hostPolicyProblems } from '../policy/host-policy.js';
+import { capList } from '../policy/cap-list.js';
+import { singleFlight } from '../source/deliveries.js';
 
 export interface DaemonDeps {
   repo: ConfigRepo;
@@ -166,9 +168,21 @@ export class Daemon {
   /** During a rollout: one ls-remote; a newer head aborts the rollout at its next safe point. */
   private async peekForNewerRevision(): Promise<void> {
     if (!this.rollout || !this.opened) return;
-    const head = await this.deps.repo.remoteHead().catch(() => undefined);
+    const head = await this.peek();
     if (head && head !== this.revision && this.rollout) this.rollout.abort(`superseded by revision ${revisionLabel(head)}`);
   }
+
+  /** One ls-remote at a time however many triggers ask (a burst of webhooks shares it), each one counted. */
+  private readonly peek = singleFlight(async () => {
+    try {
+      const head = await this.deps.repo.remoteHead();
+      this.deps.metrics.gitQueries.inc({ result: 'ok' });
+      return head;
+    } catch {
+      this.deps.metrics.gitQueries.inc({ result: 'error' });
+      return undefined;
+    }
+  });
 
   /** Checks the remote (one ls-remote) and fetches only when it moved; resolves to the local head, or undefined when the remote cannot be reached. */
   private async updateSource(): Promise<string | undefined> {
@@ -234,7 +248,7 @@ export class Daemon {
       if (!names.includes(wanted)) {
         const st = this.envStatus(wanted);
         st.state = 'invalid';
-        st.errors = result.problems.filter((p) => p.file === `environments/${wanted}`).map(formatProblem);
+        st.errors = capList(result.problems.filter((p) => p.file === `environments/${wanted}`).map(formatProblem));
       }
     }
     for (const load of result.environments) {
@@ -246,10 +260,11 @@ export class Daemon {
       if (!load.loaded || crossProblems.length > 0 || refused.length > 0) {
         const problems = (load.problems.length ? load.problems : crossProblems.length ? crossProblems : refused).map(formatProblem);
         st.state = 'invalid';
-        st.errors = problems;
+        // Capped: 20,000 bad files must not make a megabyte status page or log line.
+        st.errors = capList(problems);
         const keeping = st.revision.lastGood ? `keeping revision ${revisionLabel(st.revision.lastGood)}` : 'nothing deployed yet';
         recordDecision(st, { at: this.now().toISOString(), kind: 'invalid', revision, reason: `revision ${revisionLabel(revision)} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ${keeping}` });
-        this.deps.log.warn({ environment: load.name, revision: revisionLabel(revision), problems }, 'invalid revision; keeping the last good one');
+        this.deps.log.warn({ environment: load.name, revision: revisionLabel(revision), problems: capList(problems, 20) }, 'invalid revision; keeping the last good one');
         this.deps.metrics.setState(load.name, 'invalid');
         this.deps.metrics.error(load.name);
         continue;

@@ -4,9 +4,12 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Daemon } from '../daemon/daemon.js';
 import type { Metrics } from '../daemon/metrics.js';
+import { DeliveryLog, deliveryId } from '../source/deliveries.js';
 import { judgeWebhook, webhookProviders } from '../source/webhooks.js';
 import type { WebhookProvider } from '../source/webhooks.js';
 import { BodyTooLarge, readBody } from './body.js';
+import { hardenServer, requestUrl } from './edge.js';
+import type { EdgeLimits } from './edge.js';
 import { statusPage } from './status-page.js';
 
 export interface ServerDeps {
@@ -18,6 +21,9 @@ export interface ServerDeps {
   apiToken: string | undefined;
   /** Largest webhook body accepted. */
   bodyLimit?: number;
+  /** Delivery ids already acted on (replays trigger nothing). */
+  deliveries?: DeliveryLog;
+  limits?: EdgeLimits;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
@@ -55,13 +61,20 @@ async function webhook(provider: WebhookProvider, req: IncomingMessage, res: Ser
     send(res, 202, { ignored: verdict.reason });
     return;
   }
+  const id = deliveryId(provider, req.headers);
+  if (id && deps.deliveries && !deps.deliveries.firstSeen(id)) {
+    deps.log.info({ provider, delivery: id }, 'webhook ignored: delivery already seen');
+    send(res, 202, { ignored: `delivery ${id} was already received` });
+    return;
+  }
   deps.log.info({ provider, reason: verdict.reason }, 'webhook accepted: checking the config repo');
   deps.daemon.trigger(`webhook (${provider}): ${verdict.reason}`);
   send(res, 202, { accepted: verdict.reason });
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req);
+  if (!url) return send(res, 400, { error: 'malformed request URL' });
   const { daemon } = deps;
   const method = req.method ?? 'GET';
   if (method === 'GET' && url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
@@ -86,11 +99,13 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps
 }
 
 /** Health, metrics, the status API and page, the sync API and webhooks. */
-export function createHttpServer(deps: ServerDeps): Server {
-  return createServer((req, res) => {
+export function createHttpServer(input: ServerDeps): Server {
+  const deps: ServerDeps = { ...input, deliveries: input.deliveries ?? new DeliveryLog(Date.now) };
+  const server = createServer((req, res) => {
     route(req, res, deps).catch((error: unknown) => {
       deps.log.error({ err: error }, 'http handler failed');
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
   });
+  return hardenServer(server, deps.limits);
 }
