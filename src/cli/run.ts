@@ -112,6 +112,11 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     runtimeFor: (env) => runtimeFor(env),
     secrets: hostSecrets(settings.secretsDir, io.env),
     policy: settings.policy,
+    trust: {
+      signingKey: settings.trust.signingKey,
+      keys: settings.trust.allowedSigners || settings.trust.openpgpKeyring ? { allowedSigners: settings.trust.allowedSigners, openpgpKeyring: settings.trust.openpgpKeyring } : undefined,
+      requireSignedHead: settings.trust.requireSignedHead,
+    },
     log,
     metrics,
     onCycle: (() => {

@@ -24,6 +24,9 @@ import type { OperatorPolicy } from '../policy/types.js';
 import { hostPolicyProblems } from '../policy/host-policy.js';
 import { capList } from '../policy/cap-list.js';
 import { singleFlight } from '../source/deliveries.js';
+import { configureSigning } from '../promotion/signing.js';
+import { headRefusal, markerVerifier } from '../promotion/trust.js';
+import type { CommitTrust } from '../promotion/trust.js';
 
 export interface DaemonDeps {
   repo: ConfigRepo;
@@ -38,6 +41,8 @@ export interface DaemonDeps {
   secrets: SecretSource;
   /** The operator's policy; an environment it refuses is invalid (nothing is sent to its engine). */
   policy?: OperatorPolicy;
+  /** Signing of the daemon's commits, and the keys markers and heads must be signed with. */
+  trust?: CommitTrust;
   log: Logger;
   metrics: Metrics;
   now?: () => Date;
@@ -190,6 +195,7 @@ export class Daemon {
     try {
       if (!this.opened) {
         await repo.open();
+        await configureSigning(repo.dir, this.deps.trust?.signingKey);
         this.opened = true;
         this.revision = null;
         metrics.gitFetches.inc({ result: 'ok' });
@@ -240,6 +246,8 @@ export class Daemon {
 
   private async reconcileRevision(revision: string, reason: string): Promise<void> {
     const { validators, only } = this.deps;
+    const unsigned = await headRefusal(this.deps.repo.dir, revision, this.deps.trust);
+    if (unsigned) return this.refuseRevision(revision, unsigned, await diskRepo(this.deps.repo.dir).listDirs('environments'));
     const everything = await loadRepo(diskRepo(this.deps.repo.dir), validators);
     this.allEnvironments = everything.environments.flatMap((e) => (e.loaded ? [e.loaded] : []));
     const result = only ? { environments: everything.environments.filter((e) => only.includes(e.name)), problems: everything.problems } : everything;
@@ -278,6 +286,17 @@ export class Daemon {
     await this.describePromotions(result.environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
   }
 
+  /** A head that is not signed by a trusted key: every managed environment keeps its last good revision. */
+  private refuseRevision(revision: string, reason: string, folders: string[]): void {
+    this.deps.log.warn({ revision: revisionLabel(revision), reason }, 'revision refused: not signed by a trusted key');
+    for (const name of this.deps.only ?? folders) {
+      const st = this.envStatus(name);
+      st.state = 'invalid';
+      st.errors = [reason];
+      recordDecision(st, { at: this.now().toISOString(), kind: 'invalid', revision, reason: `${reason}; ${st.revision.lastGood ? `keeping revision ${revisionLabel(st.revision.lastGood)}` : 'nothing deployed yet'}` });
+    }
+  }
+
   private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string): Promise<void> {
     const st = this.envStatus(env.name);
     this.rollout = new AbortController();
@@ -310,7 +329,7 @@ export class Daemon {
   }
 
   private markerIndex(): MarkerIndex {
-    this.index ??= new MarkerIndex(this.deps.repo.dir);
+    this.index ??= new MarkerIndex(this.deps.repo.dir, markerVerifier(this.deps.repo.dir, this.deps.trust));
     return this.index;
   }
 

@@ -2,6 +2,15 @@ import type { SimpleGit } from 'simple-git';
 import { gitIn } from '../source/git.js';
 import { parseTrailers } from './marker.js';
 import type { MarkerTrailers } from './marker.js';
+import type { SignatureVerdict } from './signing.js';
+
+/** Checks the signatures of marker commits; when given, only trusted markers count. */
+export type MarkerVerifier = (commits: readonly string[]) => Promise<Map<string, SignatureVerdict>>;
+
+export interface IgnoredMarker {
+  commit: string;
+  why: string;
+}
 
 export interface MarkerRef extends MarkerTrailers {
   commit: string;
@@ -28,9 +37,13 @@ const format = '%H%x1f%cI%x1f%an%x1f%(trailers:only,unfold)%x1e';
 export class MarkerIndex {
   private last: string | null = null;
   private envs = new Map<string, EnvIndex>();
+  private ignoredByEnv = new Map<string, IgnoredMarker[]>();
   private readonly git: SimpleGit;
 
-  constructor(dir: string) {
+  constructor(
+    dir: string,
+    private readonly verify?: MarkerVerifier,
+  ) {
     this.git = gitIn(dir);
   }
 
@@ -42,16 +55,29 @@ export class MarkerIndex {
     if (this.last && (await this.git.raw(['merge-base', this.last, head]).catch(() => '')).trim() !== this.last) {
       this.last = null;
       this.envs = new Map();
+      this.ignoredByEnv = new Map();
     }
     const range = this.last ? `${this.last}..${head}` : head;
     const out = await this.git.raw(['log', '--reverse', `--format=${format}`, range, '--', 'promotions/']);
-    let count = 0;
+    const refs: MarkerRef[] = [];
     for (const record of out.split('\x1e')) {
       const [commit, at, author, trailers] = record.replace(/^\n/, '').split('\x1f');
       if (!commit || trailers === undefined) continue;
       const parsed = parseTrailers(trailers);
-      if (!parsed) continue;
-      this.add({ ...parsed, commit, at: at ?? '', author: author ?? '' });
+      if (parsed) refs.push({ ...parsed, commit, at: at ?? '', author: author ?? '' });
+    }
+    // Trailers anyone can write: with a verifier, only a marker signed by a key the operator trusts counts.
+    const verdicts = this.verify ? await this.verify(refs.map((r) => r.commit)) : undefined;
+    let count = 0;
+    for (const ref of refs) {
+      const verdict = verdicts?.get(ref.commit);
+      if (verdicts && !verdict?.trusted) {
+        const list = this.ignoredByEnv.get(ref.environment) ?? [];
+        list.push({ commit: ref.commit, why: verdict && !verdict.trusted ? verdict.why : 'signature not checked' });
+        this.ignoredByEnv.set(ref.environment, list.slice(-5));
+        continue;
+      }
+      this.add(ref);
       count++;
     }
     this.last = head;
@@ -71,6 +97,11 @@ export class MarkerIndex {
       if (image.digest) env.passingByDigest.set(image.digest, ref);
       else env.passingByImageWithoutDigest.set(image.image, ref);
     }
+  }
+
+  /** The newest markers of an environment that were not trusted, and why (at most 5). */
+  ignored(environment: string): IgnoredMarker[] {
+    return this.ignoredByEnv.get(environment) ?? [];
   }
 
   latest(environment: string): MarkerRef | undefined {
