@@ -48,7 +48,7 @@ export function judgeSignature(facts: SignatureFacts, keys: TrustedKeys): Signat
   }
 }
 
-const format = '%H%x1f%G?%x1f%GF%x1f%GS%x1e';
+const format = '%H%x1f%G?%x1f%GF%x1f%GS%x1f%GK%x1e';
 
 /**
  * Checks the signatures of commits with the real `git` (ssh-keygen for SSH,
@@ -61,8 +61,9 @@ export async function commitSignatures(dir: string, commits: readonly string[], 
   const git = gitIn(dir).env('GNUPGHOME', keys.openpgpKeyring ?? '/nonexistent/stagecoach-no-keyring');
   const out = await git.raw(['-c', `gpg.ssh.allowedSignersFile=${keys.allowedSigners ?? '/dev/null'}`, 'log', '--no-walk=unsorted', `--format=${format}`, ...commits]);
   for (const record of out.split('\x1e')) {
-    const [commit, status = '', fingerprint = '', signer = ''] = record.trim().split('\x1f');
-    if (commit) verdicts.set(commit, judgeSignature({ status, fingerprint, signer }, keys));
+    const [commit, status = '', fingerprint = '', signer = '', keyId = ''] = record.trim().split('\x1f');
+    // %GF is empty when the key is unknown; %GK still names it.
+    if (commit) verdicts.set(commit, judgeSignature({ status, fingerprint: fingerprint || keyId, signer }, keys));
   }
   return verdicts;
 }
@@ -71,7 +72,7 @@ export async function commitSignatures(dir: string, commits: readonly string[], 
 export async function configureSigning(dir: string, key: string | undefined): Promise<void> {
   const git = gitIn(dir);
   if (!key) {
-    await git.raw(['config', '--local', '--unset-all', 'commit.gpgSign']).catch(() => undefined);
+    for (const name of ['commit.gpgSign', 'gpg.format', 'user.signingKey']) await git.raw(['config', '--local', '--unset-all', name]).catch(() => undefined);
     return;
   }
   await git.raw(['config', '--local', 'gpg.format', 'ssh']);
