@@ -28,14 +28,14 @@ export interface OperatorPolicy {
 }
 
 export const defaultGrant: Omit<EnvironmentGrant, 'match'> = {
-  dockerTargets: ['default'],
+  dockerTargets: ['default', 'unix:///var/run/docker.sock'],
   bindMounts: [],
   hostOptions: false,
   secrets: ['*'],
   httpTargets: [],
 };
 
-/** No settings at all: the daemon's own engine, no bind mounts, no host options, own ports only. */
+/** No settings at all: the daemon's own engine (and the local socket), no bind mounts, no host options, own ports only. */
 export const defaultPolicy: OperatorPolicy = { environments: [], defaults: defaultGrant, source: 'built-in defaults' };
 
 /** The setting that holds an environment's grant, for messages: policy.environments[1] (match "stag*"). */

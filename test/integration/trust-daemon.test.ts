@@ -59,7 +59,7 @@ describe('the daemon signs its markers and trusts only signed ones (findings 1 a
     cleanup.push(() => user.dispose());
 
     const refused = await daemon.waitFor(elsewhere, (e) => e.state === 'invalid', 'the environment with a foreign endpoint to be refused');
-    expect(refused.errors).toEqual([`environments/${elsewhere}/environment.yaml: /target/docker Docker endpoint tcp://127.0.0.1:1 is not allowed for environment ${elsewhere} by the operator (allow it in the daemon settings: policy.defaults.dockerTargets; allowed now: default)`]);
+    expect(refused.errors).toEqual([`environments/${elsewhere}/environment.yaml: /target/docker Docker endpoint tcp://127.0.0.1:1 is not allowed for environment ${elsewhere} by the operator (allow it in the daemon settings: policy.defaults.dockerTargets; allowed now: default, unix:///var/run/docker.sock)`]);
 
     const first = await daemon.waitFor(up, (e) => e.lastMarker?.result === 'passed', 'the first signed marker');
     await daemon.waitFor(down, (e) => e.state === 'synced', 'downstream to deploy what upstream verified');

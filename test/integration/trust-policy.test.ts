@@ -109,7 +109,7 @@ describe('the repo cannot choose where secrets go (finding 1)', () => {
     for (const command of ['plan', 'apply'] as const) {
       const refused = await repo.run(command, [], secrets);
       expect(refused.code).toBe(2);
-      expect(refused.stderr).toContain(`/target/docker Docker endpoint tcp://127.0.0.1:${port} is not allowed for environment ${env} by the operator (allow it in the daemon settings: policy.defaults.dockerTargets; allowed now: default)`);
+      expect(refused.stderr).toContain(`/target/docker Docker endpoint tcp://127.0.0.1:${port} is not allowed for environment ${env} by the operator (allow it in the daemon settings: policy.defaults.dockerTargets; allowed now: default, unix:///var/run/docker.sock)`);
     }
     expect(seen).toEqual([]);
 

@@ -14,7 +14,7 @@ const F = 'environments/testing';
 describe('operator policy: Docker targets (finding 1)', () => {
   it('refuses an endpoint the repo chose, naming the setting that would allow it', async () => {
     expect(await refusals(undefined, { env: 'target:\n  docker: tcp://attacker.example:2375\n' })).toEqual([
-      `${F}/environment.yaml: /target/docker Docker endpoint tcp://attacker.example:2375 is not allowed for environment testing by the operator (allow it in the daemon settings: policy.defaults.dockerTargets; allowed now: default)`,
+      `${F}/environment.yaml: /target/docker Docker endpoint tcp://attacker.example:2375 is not allowed for environment testing by the operator (allow it in the daemon settings: policy.defaults.dockerTargets; allowed now: default, unix:///var/run/docker.sock)`,
     ]);
   });
 
@@ -120,6 +120,6 @@ describe('grants', () => {
     const policy = toOperatorPolicy({ defaults: { secrets: ['x'] }, environments: [{ match: 'prod*', hostOptions: true }, { match: '*', hostOptions: false }] }, 'test');
     expect(grantFor(policy, 'production')).toMatchObject({ hostOptions: true, secrets: ['x'], setting: 'policy.environments[0] (match "prod*")' });
     expect(grantFor(policy, 'dev')).toMatchObject({ hostOptions: false, setting: 'policy.environments[1] (match "*")' });
-    expect(grantFor(defaultPolicy, 'dev')).toMatchObject({ dockerTargets: ['default'], bindMounts: [], hostOptions: false, secrets: ['*'], httpTargets: [], setting: 'policy.defaults' });
+    expect(grantFor(defaultPolicy, 'dev')).toMatchObject({ dockerTargets: ['default', 'unix:///var/run/docker.sock'], bindMounts: [], hostOptions: false, secrets: ['*'], httpTargets: [], setting: 'policy.defaults' });
   });
 });

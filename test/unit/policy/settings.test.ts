@@ -14,7 +14,7 @@ describe('operator policy and trust settings', () => {
     const { policy } = loadSettings({ config: 'settings.yaml' }, {}, d, validators);
     expect(policy).toEqual({
       source: 'settings file',
-      defaults: { dockerTargets: ['default'], bindMounts: [], hostOptions: false, secrets: ['shop-*'], httpTargets: [] },
+      defaults: { dockerTargets: ['default', 'unix:///var/run/docker.sock'], bindMounts: [], hostOptions: false, secrets: ['shop-*'], httpTargets: [] },
       environments: [{ match: 'prod*', dockerTargets: ['tcp://10.0.0.5:2376'], bindMounts: [], hostOptions: true, secrets: ['shop-*'], httpTargets: [] }],
     });
   });
