@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateReasons } from '../../src/promotion/gate.js';
 import { MarkerIndex } from '../../src/promotion/marker-index.js';
 import { commitSignatures, configureSigning } from '../../src/promotion/signing.js';
@@ -39,6 +39,12 @@ async function marker(env: string, image: string, sign: string[] = []): Promise<
   await sh(repo, 'git', [...sign, 'commit', '-q', '-m', message]);
   return sh(repo, 'git', ['rev-parse', 'HEAD']);
 }
+
+afterAll(async () => {
+  // gpg starts an agent per home: stop the ones this test started, then drop the keys.
+  for (const home of [gpgHome, keyring]) if (home) await run('gpgconf', ['--homedir', home, '--kill', 'all']).catch(() => undefined);
+  if (root) await rm(root, { recursive: true, force: true });
+});
 
 const sshSign = (key: string) => ['-c', 'gpg.format=ssh', '-c', `user.signingKey=${key}`, '-c', 'commit.gpgSign=true'];
 
