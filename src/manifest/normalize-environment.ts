@@ -1,4 +1,4 @@
-import { compileSafeRegex } from '../policy/regex.js';
+import { regexProblem } from '../policy/regex.js';
 import { parseDuration } from './duration.js';
 import { defaultSecretNames, splitCommand } from './normalize-service.js';
 import type { Report } from './normalize-service.js';
@@ -51,8 +51,8 @@ function normalizeTest(raw: RawTest, index: number, report: Report): TestSpec {
   };
   if (raw.http) {
     const expect = raw.http.expect ?? {};
-    const bodyRegex = expect.bodyRegex === undefined ? undefined : compileSafeRegex(expect.bodyRegex);
-    if (bodyRegex && !bodyRegex.ok) report([...where, 'http', 'expect', 'bodyRegex'], bodyRegex.error);
+    const bad = expect.bodyRegex === undefined ? undefined : regexProblem(expect.bodyRegex);
+    if (bad) report([...where, 'http', 'expect', 'bodyRegex'], bad);
     test.http = {
       method: raw.http.method ?? 'GET',
       url: raw.http.url,
@@ -76,8 +76,8 @@ function normalizeTest(raw: RawTest, index: number, report: Report): TestSpec {
 
 export function normalizeEnvironment(raw: RawEnvironment, file: string, report: Report): EnvironmentManifest {
   const secretNames = raw.policy?.secretNames ?? defaultSecretNames;
-  const compiled = compileSafeRegex(secretNames, { ignoreCase: true });
-  if (!compiled.ok) report(['policy', 'secretNames'], compiled.error);
+  const bad = regexProblem(secretNames, { ignoreCase: true });
+  if (bad) report(['policy', 'secretNames'], bad);
   const auto = raw.promotion?.auto;
   return {
     name: raw.name,

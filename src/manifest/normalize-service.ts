@@ -115,6 +115,7 @@ function normalizeEnvironment(raw: RawService, ctx: NormalizeContext): Record<st
       env[name] = normalized;
     }
   }
+  if (secretPattern.ok) secretPattern.regex.dispose(); // re2-wasm's heap is not garbage-collected
   return env;
 }
 

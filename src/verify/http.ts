@@ -1,4 +1,4 @@
-import { safeRegex } from '../policy/regex.js';
+import { withSafeRegex } from '../policy/regex.js';
 import { stableStringify } from '../manifest/hash.js';
 import type { HttpTest } from '../manifest/types.js';
 import { redactUrl } from '../source/redact.js';
@@ -34,7 +34,7 @@ export async function httpAttempt(test: HttpTest, timeoutMs: number): Promise<At
   if (expect.body !== null && !body.includes(expect.body)) {
     return { result: 'failed', message: `expected the body to contain ${JSON.stringify(expect.body)} ${from}; it differed, beginning ${excerpt(body)}` };
   }
-  if (expect.bodyRegex !== null && !safeRegex(expect.bodyRegex).test(body)) {
+  if (expect.bodyRegex !== null && !withSafeRegex(expect.bodyRegex, {}, (re) => re.test(body))) {
     return { result: 'failed', message: `expected the body to match /${expect.bodyRegex}/ ${from}; it differed, beginning ${excerpt(body)}` };
   }
   const paths = Object.entries(expect.json);
