@@ -52,7 +52,6 @@
 //
 // From another script: `import { runDaemonBench } from './daemon.js'`.
 import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -64,10 +63,14 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { DaemonProcess } from '../test/support/daemon-process.js';
+import { GitServer } from '../test/support/git-server.js';
+import { formatMs, median, table } from '../test/support/stats.js';
+
+export { median };
 
 const run = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-const stagecoachBin = path.join(projectRoot, 'bin', 'stagecoach.js');
 const identity = { GIT_AUTHOR_NAME: 'Bench User', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench User', GIT_COMMITTER_EMAIL: 'bench@example.com' };
 const ENV_LABEL = 'io.stagecoach.environment';
 const REVISION_LABEL = 'io.stagecoach.revision';
@@ -122,6 +125,8 @@ export interface IdleResult {
   schedCpuMs: number;
   driftChecks: number;
   driftCpuMs: number;
+  /** Loads, observations and applies (the daemon's own counters) from the first deploy being marked to the end of the quiet wait, and in the window. */
+  work: Record<'sinceStart' | 'afterMarkers' | 'window', { loads: number; observes: number; applies: number; fetches: number }>;
   dockerCalls: number;
   dockerCallsByRoute: Record<string, number>;
   burstSizes: number[];
@@ -143,26 +148,6 @@ export interface IdleResult {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function median(samples: number[]): number {
-  if (samples.length === 0) return Number.NaN;
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function ms(value: number): string {
-  if (!Number.isFinite(value)) return '—';
-  if (value < 1) return `${(value * 1000).toFixed(0)} µs`;
-  if (value < 1000) return `${value.toFixed(value < 10 ? 1 : 0)} ms`;
-  return `${(value / 1000).toFixed(2)} s`;
-}
-
-function table(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
-}
-
 async function git(cwd: string, args: string[]): Promise<string> {
   const { stdout } = await run('git', args, { cwd, env: { ...process.env, ...identity }, maxBuffer: 64 * 1024 * 1024 });
   return stdout.trim();
@@ -183,18 +168,6 @@ async function waitUntil<T>(fn: () => Promise<T | undefined | null | false>, wha
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Everything the bench creates registers how to remove it; run() undoes it all, newest first, never throwing. */
 class Cleanup {
   private readonly steps: { what: string; fn: () => Promise<unknown> }[] = [];
@@ -211,66 +184,6 @@ const active = new Set<{ cleanup: Cleanup; log: (m: string) => void }>();
 
 // ------------------------------------------------------------------ git server, clones
 
-class GitServer {
-  private child: ChildProcess | undefined;
-  private constructor(
-    readonly baseDir: string,
-    readonly port: number,
-  ) {}
-
-  static async start(cleanup: Cleanup): Promise<GitServer> {
-    const server = new GitServer(await mkdtemp(path.join(tmpdir(), 'stagecoach-bench-git-')), await freePort());
-    cleanup.add('git daemon and its repositories', async () => {
-      await server.stop();
-      await rm(server.baseDir, { recursive: true, force: true });
-    });
-    server.child = spawn('git', ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', `--base-path=${server.baseDir}`, '--listen=127.0.0.1', `--port=${server.port}`, server.baseDir], { stdio: 'ignore' });
-    await waitUntil(
-      () => run('git', ['ls-remote', `git://127.0.0.1:${server.port}/none.git`]).then(() => true, (e: { stderr?: string }) => !/Connection refused|unable to connect/i.test(e.stderr ?? '')),
-      'git daemon to listen',
-      10_000,
-    );
-    return server;
-  }
-
-  url(name: string): string {
-    return `git://127.0.0.1:${this.port}/${name}.git`;
-  }
-
-  path(name: string): string {
-    return path.join(this.baseDir, `${name}.git`);
-  }
-
-  async createRepo(name: string, files: Record<string, string>): Promise<void> {
-    await git(this.baseDir, ['init', '-q', '--bare', '--initial-branch=main', `${name}.git`]);
-    const work = await mkdtemp(path.join(tmpdir(), 'stagecoach-bench-seed-'));
-    try {
-      await git(work, ['init', '-q', '--initial-branch=main']);
-      await writeFiles(work, files);
-      await git(work, ['add', '.']);
-      await git(work, ['commit', '-q', '-m', 'Initial config']);
-      await git(work, ['push', '-q', this.path(name), 'main']);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }
-
-  private async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5_000)]);
-  }
-}
-
-async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
-  for (const [file, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
-    await writeFile(path.join(dir, file), text);
-  }
-}
-
 async function userClone(url: string, cleanup: Cleanup): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'stagecoach-bench-user-'));
   cleanup.add(`user clone ${dir}`, () => rm(dir, { recursive: true, force: true }));
@@ -280,124 +193,18 @@ async function userClone(url: string, cleanup: Cleanup): Promise<string> {
 
 // ------------------------------------------------------------------ the daemon
 
-interface LogEntry {
-  time: number;
-  msg: string;
-  revision?: string;
-  decision?: string;
-}
-
-class DaemonProc {
-  private out = '';
-  private partial = '';
-  /** Structured (pino) log lines, newest last; and how many lines the daemon wrote in all. */
-  readonly entries: LogEntry[] = [];
-  lines = 0;
-  base = '';
-  private readonly exited: Promise<void>;
-
-  private constructor(
-    readonly child: ChildProcess,
-    readonly dataDir: string,
-  ) {
-    const keep = (d: Buffer) => {
-      this.out = (this.out + d.toString()).slice(-64 * 1024);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', (d: Buffer) => {
-      keep(d);
-      const text = this.partial + d.toString();
-      const lines = text.split('\n');
-      this.partial = lines.pop() ?? '';
-      this.lines += lines.length;
-      for (const line of lines) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const e = JSON.parse(line) as LogEntry;
-          this.entries.push({ time: e.time, msg: e.msg, revision: e.revision, decision: e.decision });
-          if (this.entries.length > 5_000) this.entries.splice(0, 1_000);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  tail(chars = 3000): string {
-    return this.out.slice(-chars);
-  }
-
-  static async start(args: string[], env: Record<string, string>, cleanup: Cleanup, wrap: string[] = [], dataDir?: string): Promise<DaemonProc> {
-    dataDir ??= await mkdtemp(path.join(tmpdir(), 'stagecoach-bench-data-'));
-    const command = [...wrap, process.execPath, stagecoachBin, 'run', ...args];
-    const child = spawn(command[0]!, command.slice(1), {
-      cwd: projectRoot,
-      env: { ...process.env, STAGECOACH_LISTEN: '127.0.0.1:0', STAGECOACH_DATA: dataDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const daemon = new DaemonProc(child, dataDir!);
-    cleanup.add(`daemon ${child.pid}`, async () => {
-      await daemon.stop();
-      await rm(dataDir!, { recursive: true, force: true });
-    });
-    const base = await waitUntil(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}:\n${daemon.tail()}`);
-        return /status: (http:\/\/[^/\s]+)\//.exec(daemon.out)?.[1];
-      },
-      'the daemon to listen',
-      20_000,
-      50,
-      () => `\n${daemon.tail()}`,
-    );
-    daemon.base = base;
-    return daemon;
-  }
-
-  async status(): Promise<DaemonStatusLike> {
-    return (await (await fetch(`${this.base}/api/v1/environments`)).json()) as DaemonStatusLike;
-  }
-
-  async metric(name: string, labelFilter = ''): Promise<number> {
-    const text = await (await fetch(`${this.base}/metrics`)).text();
-    return text
-      .split('\n')
-      .map((l) => /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null && m[1] === name && (m[2] ?? '').includes(labelFilter))
-      .reduce((sum, m) => sum + Number(m[3]), 0);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const stopped = await Promise.race([this.exited.then(() => true), sleep(15_000).then(() => false)]);
-    if (!stopped) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
-  }
-}
-
-interface EnvStatusLike {
-  name: string;
-  state: string;
-  revision: { desired: string | null; applied: string | null };
-  lastMarker: { revision: string; commit: string; result: string } | null;
-  errors: string[];
-}
-interface DaemonStatusLike {
-  ready: boolean;
-  remote: { head: string | null; error: string | null };
-  environments: EnvStatusLike[];
-}
-
 /** The daemon verified `revision`, pushed its marker, and has seen that marker come back: nothing is in flight. */
-async function settled(daemon: DaemonProc, envs: string[], revision: string | undefined, timeoutMs: number): Promise<void> {
+/** The shared daemon wrapper, started for the bench and registered for cleanup (SIGTERM, then its data dir). */
+async function startDaemon(args: string[], env: Record<string, string>, cleanup: Cleanup, wrap: string[] = [], dataDir?: string): Promise<DaemonProcess> {
+  const daemon = await DaemonProcess.start(args, env, { wrap, dataDir });
+  cleanup.add(`daemon ${daemon.pid}`, async () => {
+    await daemon.terminate();
+    await rm(daemon.dataDir, { recursive: true, force: true });
+  });
+  return daemon;
+}
+
+async function settled(daemon: DaemonProcess, envs: string[], revision: string | undefined, timeoutMs: number): Promise<void> {
   await waitUntil(
     async () => {
       const st = await daemon.status();
@@ -540,7 +347,7 @@ function publicPort(c: Docker.ContainerInfo): number | undefined {
 }
 
 /** Polls the engine and the new version's HTTP answer every ~20 ms from t0 until the rollout is done. */
-async function watchRollout(docker: Docker, daemon: DaemonProc, env: string, revision: string, version: number, variant: Variant, t0: number): Promise<Partial<Record<Milestone, number>>> {
+async function watchRollout(docker: Docker, daemon: DaemonProcess, env: string, revision: string, version: number, variant: Variant, t0: number): Promise<Partial<Record<Milestone, number>>> {
   const seen: Partial<Record<Milestone, number>> = {};
   const deadline = t0 + 60_000;
   const need: Milestone[] = ['created', 'running', 'answers', 'done', 'marker', ...(variant === 'hc' ? (['healthy'] as const) : [])];
@@ -590,7 +397,7 @@ async function measureLatencyPath(p: Path, ctx: Ctx, reps: number, samples: Late
   // the reaction time goes; it slows them down, so the numbers of such a run are not the benchmark's.
   const traceDir = process.env.BENCH_DAEMON_STRACE;
   const wrap = traceDir ? ['strace', '-f', '--seccomp-bpf', '-ttt', '-e', 'trace=execve,connect,exit_group', '-o', path.join(traceDir, `${p}.trace`)] : [];
-  const daemon = await DaemonProc.start(['--repo', url, '--interval', '1h'], { STAGECOACH_WEBHOOK_SECRET: secret }, cleanup, wrap);
+  const daemon = await startDaemon(['--repo', url, '--interval', '1h'], { STAGECOACH_WEBHOOK_SECRET: secret }, cleanup, wrap);
   log(`latency/${p}: daemon ${daemon.pid} follows ${url} (interval 1h); first deploy…`);
   await settled(daemon, [env], undefined, 90_000);
   const clone = await userClone(url, cleanup);
@@ -644,10 +451,10 @@ async function measureLatencyPath(p: Path, ctx: Ctx, reps: number, samples: Late
       const sample = await pushAndWatch(variant);
       sample.rep = rep;
       samples.push(sample);
-      log(`  ${p}/${variant} ${rep}/${reps}: decided ${ms(sample.decided ?? Number.NaN)}, created ${ms(sample.created!)}, answers ${ms(sample.answers!)}${variant === 'hc' ? `, healthy ${ms(sample.healthy!)}` : ''}, done ${ms(sample.done!)}, marker ${ms(sample.marker!)}${sample.webhookMs !== undefined ? ` (webhook answered in ${ms(sample.webhookMs)})` : ''}`);
+      log(`  ${p}/${variant} ${rep}/${reps}: decided ${formatMs(sample.decided ?? Number.NaN)}, created ${formatMs(sample.created!)}, answers ${formatMs(sample.answers!)}${variant === 'hc' ? `, healthy ${formatMs(sample.healthy!)}` : ''}, done ${formatMs(sample.done!)}, marker ${formatMs(sample.marker!)}${sample.webhookMs !== undefined ? ` (webhook answered in ${formatMs(sample.webhookMs)})` : ''}`);
     }
   }
-  await daemon.stop();
+  await daemon.terminate();
   await removeEnvironment(docker, env).catch((error: unknown) => log(`latency/${p}: ${(error as Error).message}`));
 }
 
@@ -763,11 +570,19 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
   cleanup.add('docker proxy', () => proxy.close());
 
   const began = performance.now();
-  const daemon = await DaemonProc.start(['--repo', url, '--interval', '1s'], { DOCKER_HOST: `unix://${proxy.socketPath}` }, cleanup);
+  const daemon = await startDaemon(['--repo', url, '--interval', '1s'], { DOCKER_HOST: `unix://${proxy.socketPath}` }, cleanup);
   log(`idle: daemon ${daemon.pid} deploys ${options.envs} × ${options.services} services (interval 1s)…`);
   await settled(daemon, names, undefined, 600_000);
   const deployMs = performance.now() - began;
-  log(`idle: deployed and marked in ${ms(deployMs)}; letting it go quiet`);
+  const counters = async () => ({
+    loads: await daemon.metric('stagecoach_environment_loads_total'),
+    observes: await daemon.metric('stagecoach_environment_observes_total'),
+    applies: await daemon.metric('stagecoach_environment_applies_total'),
+    fetches: await daemon.metric('stagecoach_git_fetches_total'),
+  });
+  const delta = (a: Awaited<ReturnType<typeof counters>>, b: Awaited<ReturnType<typeof counters>>) => ({ loads: b.loads - a.loads, observes: b.observes - a.observes, applies: b.applies - a.applies, fetches: b.fetches - a.fetches });
+  const marked = await counters();
+  log(`idle: deployed and marked in ${formatMs(deployMs)}; letting it go quiet`);
   // Quiet: no fetch for 3 s in a row.
   let fetches = await daemon.metric('stagecoach_git_fetches_total');
   for (let quiet = 0; quiet < 3; ) {
@@ -779,6 +594,7 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
   const running = await docker.listContainers({ filters: { label: names.map((n) => `${ENV_LABEL}=${n}`).slice(0, 1) } });
   if (running.length !== options.services) throw new Error(`expected ${options.services} running containers in ${names[0]}, found ${running.length}`);
 
+  const quiet = await counters();
   // CPU window: nothing but the daemon's own polling; /metrics is read at both ends only.
   log(`idle: measuring CPU for ${options.seconds} s`);
   const q0 = await daemon.metric('stagecoach_git_remote_queries_total');
@@ -795,6 +611,7 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
   const p1 = await procTimes(daemon.pid);
   const t1 = performance.now();
   const q1 = await daemon.metric('stagecoach_git_remote_queries_total');
+  const windowEnd = await counters();
   const f1 = await daemon.metric('stagecoach_git_fetches_total');
   const logLines = daemon.lines - lines0;
   const windowCalls = proxy.calls.slice(calls0).filter((c) => c.at <= t1);
@@ -855,12 +672,12 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
       }
     }
   }
-  await daemon.stop();
+  await daemon.terminate();
 
   // Baseline: the same daemon (same data dir, same 150 containers) restarted with --interval 1h, so it never
   // polls: what it costs per second to do nothing (timers: prom-client's event-loop-delay monitor, …).
   log(`idle: baseline — the same daemon with --interval 1h (no polls) for ${options.baselineSeconds} s`);
-  const still = await DaemonProc.start(['--repo', url, '--interval', '1h'], { DOCKER_HOST: `unix://${proxy.socketPath}` }, cleanup, [], daemon.dataDir);
+  const still = await startDaemon(['--repo', url, '--interval', '1h'], { DOCKER_HOST: `unix://${proxy.socketPath}` }, cleanup, [], daemon.dataDir);
   await settled(still, names, undefined, 120_000);
   for (let lastCall = proxy.calls.length; ; ) {
     await sleep(2_000);
@@ -876,7 +693,7 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
   const bs1 = await schedMs(still.pid);
   const baselineWindowMs = performance.now() - bt0;
   const baselinePolls = (await still.metric('stagecoach_git_remote_queries_total')) - bq0;
-  await still.stop();
+  await still.terminate();
   const lsCpu = await lsRemoteCpuMs(url);
   return {
     environments: options.envs,
@@ -889,6 +706,7 @@ async function measureIdle(ctx: Ctx, options: { envs: number; services: number; 
     childCpuMs: ((p1.childTicks - p0.childTicks) * 1000) / CLK_TCK,
     schedCpuMs: sched.at(-1)!.ms - sched[0]!.ms,
     driftChecks: bursts.length,
+    work: { sinceStart: windowEnd, afterMarkers: delta(marked, quiet), window: delta(quiet, windowEnd) },
     driftCpuMs,
     dockerCalls: windowCalls.length,
     dockerCallsByRoute: byRoute,
@@ -941,7 +759,8 @@ export async function runDaemonBench(options: DaemonBenchOptions = {}): Promise<
     const image = `stagecoach-bench/daemon-web:${runId}`;
     cleanup.add(`image ${image}`, () => docker.getImage(image).remove({ force: true }));
     await buildWebImage(docker, image, runId);
-    const server = await GitServer.start(cleanup);
+    const server = await GitServer.start();
+    cleanup.add('git daemon and its repositories', () => server.dispose());
     const ctx: Ctx = { docker, server, cleanup, log, image, runId };
     cleanup.add('lower-bound containers', () => removeEnvironment(docker, `bdb${runId}`));
 
@@ -952,7 +771,7 @@ export async function runDaemonBench(options: DaemonBenchOptions = {}): Promise<
           bounds.dockerRun[variant].push(await measureDockerRun(ctx, 'cli', variant, rep));
           bounds.apiRun[variant].push(await measureDockerRun(ctx, 'api', variant, rep));
           const c = bounds.dockerRun[variant].at(-1)!;
-          log(`  ${variant} ${rep}/${reps}: docker run returned ${ms(c.returned!)}, answers ${ms(c.answers!)}${variant === 'hc' ? `, healthy ${ms(c.healthy!)}` : ''}`);
+          log(`  ${variant} ${rep}/${reps}: docker run returned ${formatMs(c.returned!)}, answers ${formatMs(c.answers!)}${variant === 'hc' ? `, healthy ${formatMs(c.healthy!)}` : ''}`);
         }
       }
       await measureLatencyPath('webhook', ctx, reps, latency, bounds.lsRemoteGit);
@@ -979,7 +798,7 @@ function render(latency: LatencySample[], bounds: BoundSamples, idle: IdleResult
   const parts: string[] = [];
   if (latency.length > 0) {
     const values = (p: Path, v: Variant, m: Milestone) => latency.filter((s) => s.path === p && s.variant === v).flatMap((s) => (s[m] === undefined ? [] : [s[m]!]));
-    const cell = (xs: number[]) => (xs.length ? `${ms(median(xs))} (${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))})` : '—');
+    const cell = (xs: number[]) => (xs.length ? `${formatMs(median(xs))} (${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))})` : '—');
     const b = (how: 'dockerRun' | 'apiRun', v: Variant, m: 'returned' | 'running' | 'answers' | 'healthy') => bounds[how][v].flatMap((s) => (s[m] === undefined ? [] : [s[m]!]));
     const bm = (how: 'dockerRun' | 'apiRun', v: Variant, m: 'returned' | 'running' | 'answers' | 'healthy') => median(b(how, v, m));
     const ls = { webhook: median(bounds.lsRemoteGit), local: median(bounds.lsRemoteLocal) };
@@ -1009,7 +828,7 @@ function render(latency: LatencySample[], bounds: BoundSamples, idle: IdleResult
           r.label,
           cell(w),
           cell(l),
-          r.bound ? `${r.bound.label} = ${ms(r.bound.value('webhook'))} / ${ms(r.bound.value('local'))}` : '',
+          r.bound ? `${r.bound.label} = ${formatMs(r.bound.value('webhook'))} / ${formatMs(r.bound.value('local'))}` : '',
           r.bound ? `${ratio(median(w), r.bound.value('webhook'))} / ${ratio(median(l), r.bound.value('local'))}` : '',
         ]);
       }
@@ -1017,7 +836,7 @@ function render(latency: LatencySample[], bounds: BoundSamples, idle: IdleResult
     const hooks = latency.flatMap((s) => (s.webhookMs === undefined ? [] : [s.webhookMs]));
     parts.push(
       `commit-to-running latency — median (min–max ms) of ${reps}; the clock starts when \`git push\` returns; engine and HTTP polled every ${POLL_MS} ms; ` +
-        `webhook POST answered in ${ms(median(hooks))} (median)\n\n` +
+        `webhook POST answered in ${formatMs(median(hooks))} (median)\n\n` +
         table(['variant', 'measurement', 'webhook (git://)', 'local path (watch)', 'lower bound (webhook / local)', 'ratio (webhook / local)'], body),
     );
     const lb: string[][] = [
@@ -1045,22 +864,25 @@ function render(latency: LatencySample[], bounds: BoundSamples, idle: IdleResult
     const routes = Object.entries(idle.dockerCallsByRoute).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ×${n}`).join(', ');
     const ratio = (a: number, bound: number) => (Number.isFinite(a / bound) ? `${(a / bound).toFixed(a / bound >= 10 ? 0 : 1)}×` : '—');
     const body: string[][] = [
-      ['polls in the window (Δ git_remote_queries_total)', `${idle.polls} in ${ms(idle.windowMs)} (${idle.fetches} fetches)`, '', ''],
-      ['daemon CPU per poll (utime+stime, /proc/pid/stat)', ms(perPoll(idle.cpuMs)), `1 bare git ls-remote: ${ms(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.cpuMs), idle.lsRemoteCpuMs)],
-      ['its git children\'s CPU per poll (cutime+cstime)', ms(perPoll(idle.childCpuMs)), `1 bare git ls-remote: ${ms(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.childCpuMs), idle.lsRemoteCpuMs)],
-      ['daemon + children CPU per poll', ms(perPoll(idle.cpuMs + idle.childCpuMs)), `1 bare git ls-remote: ${ms(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.cpuMs + idle.childCpuMs), idle.lsRemoteCpuMs)],
-      ['  ≈ plain poll, daemon CPU (schedstat)', ms(plainCpu), '', ''],
-      [`  ≈ poll with drift check (every 10th), daemon CPU`, ms(driftCpu), '', ''],
+      ['polls in the window (Δ git_remote_queries_total)', `${idle.polls} in ${formatMs(idle.windowMs)} (${idle.fetches} fetches)`, '', ''],
+      ['since start: loads / observes / applies (fetches), each environment deployed and marked once', `${idle.work.sinceStart.loads} / ${idle.work.sinceStart.observes} / ${idle.work.sinceStart.applies} (${idle.work.sinceStart.fetches})`, `${idle.environments} / — / ${idle.environments}`, ''],
+      ['after the markers landed, until quiet: loads / observes / applies (fetches)', `${idle.work.afterMarkers.loads} / ${idle.work.afterMarkers.observes} / ${idle.work.afterMarkers.applies} (${idle.work.afterMarkers.fetches})`, '0 / drift checks only / 0', ''],
+      ['in the window: loads / observes / applies', `${idle.work.window.loads} / ${idle.work.window.observes} / ${idle.work.window.applies} (${idle.driftChecks} drift checks × ${idle.environments} environments)`, '0 / drift checks only / 0', ''],
+      ['daemon CPU per poll (utime+stime, /proc/pid/stat)', formatMs(perPoll(idle.cpuMs)), `1 bare git ls-remote: ${formatMs(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.cpuMs), idle.lsRemoteCpuMs)],
+      ['its git children\'s CPU per poll (cutime+cstime)', formatMs(perPoll(idle.childCpuMs)), `1 bare git ls-remote: ${formatMs(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.childCpuMs), idle.lsRemoteCpuMs)],
+      ['daemon + children CPU per poll', formatMs(perPoll(idle.cpuMs + idle.childCpuMs)), `1 bare git ls-remote: ${formatMs(idle.lsRemoteCpuMs)} CPU`, ratio(perPoll(idle.cpuMs + idle.childCpuMs), idle.lsRemoteCpuMs)],
+      ['  ≈ plain poll, daemon CPU (schedstat)', formatMs(plainCpu), '', ''],
+      [`  ≈ poll with drift check (every 10th), daemon CPU`, formatMs(driftCpu), '', ''],
       [
         'same daemon, --interval 1h (no polls): CPU per second',
-        `${ms((idle.baselineCpuMs / idle.baselineWindowMs) * 1000)} (schedstat ${ms((idle.baselineSchedMs / idle.baselineWindowMs) * 1000)}; ${idle.baselinePolls} polls in ${ms(idle.baselineWindowMs)})`,
+        `${formatMs((idle.baselineCpuMs / idle.baselineWindowMs) * 1000)} (schedstat ${formatMs((idle.baselineSchedMs / idle.baselineWindowMs) * 1000)}; ${idle.baselinePolls} polls in ${formatMs(idle.baselineWindowMs)})`,
         '',
         '',
       ],
       [
         '  ≈ plain poll minus that baseline (per mean poll interval)',
-        ms(plainCpu - (idle.baselineSchedMs / idle.baselineWindowMs) * (idle.windowMs / idle.polls)),
-        `1 bare git ls-remote: ${ms(idle.lsRemoteCpuMs)} CPU`,
+        formatMs(plainCpu - (idle.baselineSchedMs / idle.baselineWindowMs) * (idle.windowMs / idle.polls)),
+        `1 bare git ls-remote: ${formatMs(idle.lsRemoteCpuMs)} CPU`,
         ratio(plainCpu - (idle.baselineSchedMs / idle.baselineWindowMs) * (idle.windowMs / idle.polls), idle.lsRemoteCpuMs),
       ],
       [
@@ -1079,7 +901,7 @@ function render(latency: LatencySample[], bounds: BoundSamples, idle: IdleResult
       ['  calls by route', routes || '—', '', ''],
       ['log lines written per poll', (idle.logLines / idle.polls).toFixed(1), '', ''],
       ['daemon RSS while idle', `${idle.rssMb.toFixed(0)} MB`, '', ''],
-      [`setup: first deploy of ${idle.environments} × ${idle.services} services + markers`, ms(idle.deployMs), '', ''],
+      [`setup: first deploy of ${idle.environments} × ${idle.services} services + markers`, formatMs(idle.deployMs), '', ''],
     ];
     parts.push(`idle poll cycle — ${idle.environments} environments × ${idle.services} services, --interval 1s, nothing changing\n\n` + table(['measurement', 'value', 'lower bound', 'ratio'], body));
   }
@@ -1120,7 +942,7 @@ async function main(): Promise<number> {
   };
   const began = performance.now();
   const result = await runDaemonBench(options);
-  process.stdout.write(`\nstagecoach daemon benchmark — ${meta.date}; ${meta.machine}; docker ${meta.docker}; ${meta.git}; node ${process.version}; stagecoach ${meta.revision}; took ${ms(performance.now() - began)}\n\n${result.table}\n`);
+  process.stdout.write(`\nstagecoach daemon benchmark — ${meta.date}; ${meta.machine}; docker ${meta.docker}; ${meta.git}; node ${process.version}; stagecoach ${meta.revision}; took ${formatMs(performance.now() - began)}\n\n${result.table}\n`);
   const resultsDir = path.join(projectRoot, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `daemon-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

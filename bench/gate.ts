@@ -31,6 +31,17 @@ import { gateReasons } from '../src/promotion/gate.js';
 import { buildMarker, markerCommitMessage, markerPath, markerYaml } from '../src/promotion/marker.js';
 import type { PromotionMarker } from '../src/promotion/marker.js';
 import { MarkerIndex } from '../src/promotion/marker-index.js';
+import { GitRepository } from '../src/git/repository.js';
+import { median, table } from '../test/support/stats.js';
+
+export { median };
+
+/** A MarkerIndex over a clone, refreshed to whatever HEAD is (as the daemon refreshes it to the followed head). */
+function indexIn(dir: string) {
+  const repo = new GitRepository({ dir, branch: 'main' });
+  const index = new MarkerIndex(repo);
+  return Object.assign(index, { refresh: async () => MarkerIndex.prototype.refresh.call(index, await repo.resolve('HEAD')) });
+}
 
 const run = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -146,25 +157,12 @@ async function stagingEnv(count: number): Promise<{ env: LoadedEnvironment; dige
   return { env, digests };
 }
 
-export function median(samples: number[]): number {
-  if (samples.length === 0) return Number.NaN;
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 function ms(value: number): string {
   if (!Number.isFinite(value)) return '—';
   if (value < 0.01) return `${(value * 1000).toFixed(2)} µs`;
   if (value < 1) return `${(value * 1000).toFixed(0)} µs`;
   if (value < 1000) return `${value.toFixed(value < 10 ? 2 : 0)} ms`;
   return `${(value / 1000).toFixed(2)} s`;
-}
-
-function table(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 export async function runGateBench(options: GateBenchOptions = {}): Promise<{ rows: GateRow[]; setupMs: Record<number, number>; table: string }> {
@@ -187,13 +185,13 @@ export async function runGateBench(options: GateBenchOptions = {}): Promise<{ ro
       for (const row of rows) row.samples[size] = [];
 
       // Warm the page cache and git's own caches once; not measured.
-      await new MarkerIndex(dir).refresh();
+      await indexIn(dir).refresh();
 
       const tip = await git(dir, ['rev-parse', 'HEAD']);
       for (let rep = 1; rep <= reps; rep++) {
         // Every run starts from the same history of `size` markers.
         await git(dir, ['reset', '-q', '--hard', tip]);
-        const index = new MarkerIndex(dir);
+        const index = indexIn(dir);
         let t = performance.now();
         const read = await index.refresh();
         full.samples[size]!.push(performance.now() - t);

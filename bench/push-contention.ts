@@ -1,7 +1,8 @@
 // The push-contention benchmark: N clones (N daemons, one per environment)
 // each commit M promotion markers and push them concurrently to one bare
-// repository with pushWithRetry (fetch, rebase, retry with backoff; never
-// force), over file:// and over a `git daemon` on 127.0.0.1 (git://).
+// repository the way the daemon does (GitRepository.push: a commit on the
+// remote head from git objects; on rejection fetch, rebuild on the new head,
+// retry with backoff; never force), over file:// and over a `git daemon` on 127.0.0.1 (git://).
 // Reports attempts per push (mean / max), pushes that gave up, wall time, and
 // checks that every marker is on the remote exactly once, in a linear history
 // (the remote refuses non-fast-forward updates, so a force push would fail).
@@ -10,24 +11,21 @@
 //
 // Knobs (environment): BENCH_PUSH_CLONES (default 2,4,8), BENCH_PUSH_MARKERS
 // (default 5 per clone), BENCH_PUSH_TRANSPORTS (default file,git),
-// BENCH_PUSH_MAX_ATTEMPTS / BENCH_PUSH_BACKOFF_MS (default: pushWithRetry's
-// own, 12 and 100). Progress goes to stderr, the table to stdout, raw samples
+// BENCH_PUSH_MAX_ATTEMPTS (default 12; backoff 100 ms × 2^(n-1) × jitter). Progress goes to stderr, the table to stdout, raw samples
 // to bench/results/ (git-ignored).
 //
 // From another script: `import { runPushBench } from './push-contention.js'`.
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { buildMarker, markerCommitMessage, markerPath, markerYaml } from '../src/promotion/marker.js';
-import { pushWithRetry } from '../src/promotion/push.js';
-import { gitIn } from '../src/source/git.js';
+import { GitRepository } from '../src/git/repository.js';
+import { GitServer } from '../test/support/git-server.js';
+import { mean, percentile, table } from '../test/support/stats.js';
 
 const run = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -40,7 +38,6 @@ export interface PushBenchOptions {
   markers?: number;
   transports?: Transport[];
   maxAttempts?: number;
-  backoffMs?: number;
   log?: (message: string) => void;
 }
 
@@ -66,49 +63,12 @@ async function git(cwd: string, args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** `git daemon` on loopback with push enabled, serving `base`; stopped by the pid this script started. */
-async function startGitDaemon(base: string): Promise<{ url: (name: string) => string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('git', ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', `--base-path=${base}`, '--listen=127.0.0.1', `--port=${port}`, base], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await run('git', ['ls-remote', `git://127.0.0.1:${port}/none.git`]).then(
-      () => true,
-      (e: { stderr?: string }) => !/Connection refused|unable to connect/i.test(e.stderr ?? ''),
-    );
-    if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('git daemon did not start listening within 10 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url: (name) => `git://127.0.0.1:${port}/${name}`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
-}
-
 const envName = (i: number) => `env-${String(i).padStart(2, '0')}`;
 /** Unique per clone and marker, and readable in the subject's short revision: cc mmmmm. */
 const revisionOf = (clone: number, marker: number) => `${clone.toString(16).padStart(2, '0')}${marker.toString(16).padStart(5, '0')}`.padEnd(40, 'e');
 const subjectOf = (clone: number, marker: number) => `${envName(clone)}: passed 1/1 tests at ${revisionOf(clone, marker).slice(0, 7)}`;
 
-async function scenario(base: string, transport: Transport, url: (name: string) => string, clones: number, markers: number, push: { maxAttempts?: number; backoffMs?: number }, log: (m: string) => void): Promise<PushScenario> {
+async function scenario(base: string, transport: Transport, url: (name: string) => string, clones: number, markers: number, push: { maxAttempts?: number }, log: (m: string) => void): Promise<PushScenario> {
   const name = `config-${transport}-${clones}.git`;
   const remote = path.join(base, name);
   await git(base, ['init', '-q', '--bare', '--initial-branch=main', name]);
@@ -140,7 +100,7 @@ async function scenario(base: string, transport: Transport, url: (name: string) 
   await Promise.all(
     dirs.map(async (dir, index) => {
       const clone = index + 1;
-      const g = gitIn(dir);
+      const repo = new GitRepository({ dir, branch: 'main' });
       for (let m = 1; m <= markers; m++) {
         const at = new Date();
         const marker = buildMarker({
@@ -152,16 +112,15 @@ async function scenario(base: string, transport: Transport, url: (name: string) 
           services: { web: { image: `shop/web:${m}`, digest: null, imageId: null } },
           tests: [{ name: 'home', kind: 'http', result: 'passed', durationMs: 5, attempts: 1, message: '200 from GET http://web/' }],
         });
-        await writeFile(path.join(dir, markerPath(marker.environment)), markerYaml(marker));
-        await g.add(markerPath(marker.environment));
-        await g.commit(markerCommitMessage(marker));
         try {
-          const outcome = await pushWithRetry(g, { branch: 'main', ...push });
+          // As the daemon pushes a marker: committed on the remote head from git objects, rebuilt on the new head when rejected.
+          const changes = { [markerPath(marker.environment)]: markerYaml(marker) };
+          const outcome = await repo.push({ branch: 'main', message: markerCommitMessage(marker), changes: async () => changes, ...(push.maxAttempts ? { maxAttempts: push.maxAttempts } : {}) });
           attempts.push(outcome.attempts);
           pushMs.push(outcome.durationMs);
         } catch (error) {
           failures.push(`${envName(clone)} marker ${m}: ${(error as Error).message.split('\n')[0]}`);
-          // What a daemon would do next cycle: its commit stays local and goes out with the next push.
+          // What the daemon does: the marker stays in its outbox and goes out at the next cycle.
         }
       }
     }),
@@ -188,25 +147,9 @@ async function scenario(base: string, transport: Transport, url: (name: string) 
   return result;
 }
 
-function mean(values: number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
-
 function secs(ms: number): string {
   if (!Number.isFinite(ms)) return '—';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-function table(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 export async function runPushBench(options: PushBenchOptions = {}): Promise<{ scenarios: PushScenario[]; table: string; ok: boolean }> {
@@ -214,26 +157,18 @@ export async function runPushBench(options: PushBenchOptions = {}): Promise<{ sc
   const markers = options.markers ?? 5;
   const which = options.transports ?? [...transports];
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const push = { ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}), ...(options.backoffMs ? { backoffMs: options.backoffMs } : {}) };
-  const base = await mkdtemp(path.join(tmpdir(), 'stagecoach-bench-push-'));
+  const push = { ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}) };
+  // The loopback git daemon serves its own folder; the file:// transport uses the same folder.
+  const server = await GitServer.start();
+  const base = server.baseDir;
   const scenarios: PushScenario[] = [];
-  let daemon: Awaited<ReturnType<typeof startGitDaemon>> | undefined;
   try {
     for (const transport of which) {
-      let url: (name: string) => string;
-      if (transport === 'git') {
-        daemon = await startGitDaemon(base);
-        url = daemon.url;
-      } else {
-        url = (name) => pathToFileURL(path.join(base, name)).href;
-      }
+      const url = transport === 'git' ? (name: string) => `git://127.0.0.1:${server.port}/${name}` : (name: string) => pathToFileURL(path.join(base, name)).href;
       for (const n of cloneCounts) scenarios.push(await scenario(base, transport, url, n, markers, push, log));
-      await daemon?.stop();
-      daemon = undefined;
     }
   } finally {
-    await daemon?.stop();
-    await rm(base, { recursive: true, force: true });
+    await server.dispose();
   }
   const header = ['transport', 'clones × markers', 'pushes landed', 'gave up', 'attempts mean', 'attempts max', 'push p50 / p95 / max', 'wall time', 'markers/s', 'on remote exactly once', 'merges'];
   const body = scenarios.map((s) => [
@@ -259,11 +194,10 @@ async function main(): Promise<number> {
   const markers = Math.max(1, Number(process.env.BENCH_PUSH_MARKERS ?? 5) || 5);
   const which = list(process.env.BENCH_PUSH_TRANSPORTS, 'file,git').filter((t): t is Transport => (transports as readonly string[]).includes(t));
   const maxAttempts = Number(process.env.BENCH_PUSH_MAX_ATTEMPTS ?? 0) || undefined;
-  const backoffMs = Number(process.env.BENCH_PUSH_BACKOFF_MS ?? 0) || undefined;
   const gitVersion = await run('git', ['--version']).then((r) => r.stdout.trim(), () => 'git unknown');
   const revision = await run('git', ['-C', projectRoot, 'describe', '--always', '--dirty']).then((r) => r.stdout.trim(), () => 'unknown');
-  const result = await runPushBench({ clones, markers, transports: which, ...(maxAttempts ? { maxAttempts } : {}), ...(backoffMs ? { backoffMs } : {}) });
-  const settings = `pushWithRetry maxAttempts ${maxAttempts ?? '12 (default)'}, backoff ${backoffMs ?? '100 (default)'} ms × 2^(n-1) × jitter 0.5–1.5`;
+  const result = await runPushBench({ clones, markers, transports: which, ...(maxAttempts ? { maxAttempts } : {}) });
+  const settings = `GitRepository.push maxAttempts ${maxAttempts ?? '12 (default)'}, backoff 100 ms × 2^(n-1) × jitter 0.5–1.5`;
   process.stdout.write(
     `\nstagecoach push-contention benchmark — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; ${cpus().length} cores; ${gitVersion}; node ${process.version}; stagecoach ${revision}\n` +
       `every clone commits a marker and pushes it, ${markers} times in a row, all clones at once; ${settings}\n\n${result.table}\n`,
@@ -274,7 +208,7 @@ async function main(): Promise<number> {
   const resultsDir = path.join(projectRoot, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `push-contention-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify({ clones, markers, transports: which, maxAttempts, backoffMs, scenarios: result.scenarios }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ clones, markers, transports: which, maxAttempts, scenarios: result.scenarios }, null, 2)}\n`);
   process.stderr.write(`raw samples: ${path.relative(projectRoot, file)}\n`);
   return result.ok ? 0 : 1;
 }

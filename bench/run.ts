@@ -22,6 +22,7 @@ import {
   BENCH_LABEL, cleanupAll, leftovers, ComposeProject, composeLabel, docker, expectConverged, expectExit, killRunning, median, progress, projectRoot, Registry,
   removeComposeProject, removeStagecoachEnv, requireEngine, sleep, StagecoachEnv, stagecoachBin, stagecoachLabel, timed, waitFor,
 } from './reconcile.js';
+import { table } from '../test/support/stats.js';
 
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3);
 const SCALE = Math.max(1, Number(process.env.BENCH_SCALE ?? 200) || 200);
@@ -232,11 +233,6 @@ function ratio(r: Row): string {
   return `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×`;
 }
 
-function table(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
-}
 
 function summary(meta: Record<string, string>): string {
   const main = rows.filter((r) => r.group !== 'bound');

@@ -1,8 +1,5 @@
-import type { Problem } from './manifest/problem.js';
-import { formatProblem } from './manifest/problem.js';
-
 /** The closed set of failure kinds; `kind` is the discriminant callers branch on. */
-export const errorKinds = ['manifest', 'git', 'docker', 'deploy', 'verification', 'timeout', 'usage', 'io'] as const;
+export const errorKinds = ['git', 'docker', 'deploy', 'usage'] as const;
 export type ErrorKind = (typeof errorKinds)[number];
 
 export interface ErrorOptions {
@@ -22,14 +19,6 @@ export abstract class StagecoachError extends Error {
   }
 }
 
-/** One or more manifest problems; `message` lists all of them, one per line. */
-export class ManifestError extends StagecoachError {
-  readonly kind = 'manifest' as const;
-  constructor(readonly problems: readonly Problem[], options: ErrorOptions = {}) {
-    super(problems.map(formatProblem).join('\n'), options);
-  }
-}
-
 export class GitError extends StagecoachError {
   readonly kind = 'git' as const;
 }
@@ -42,22 +31,9 @@ export class DeployError extends StagecoachError {
   readonly kind = 'deploy' as const;
 }
 
-export class VerificationError extends StagecoachError {
-  readonly kind = 'verification' as const;
-}
-
-export class TimeoutError extends StagecoachError {
-  readonly kind = 'timeout' as const;
-}
-
 /** Bad command-line usage or settings: exit code 2. */
 export class UsageError extends StagecoachError {
   readonly kind = 'usage' as const;
-}
-
-/** A file or directory that cannot be read: exit code 2. */
-export class IoError extends StagecoachError {
-  readonly kind = 'io' as const;
 }
 
 export function isStagecoachError(error: unknown): error is StagecoachError {

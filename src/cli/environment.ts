@@ -11,7 +11,7 @@ import { compileSchemas } from '../manifest/schemas.js';
 import type { LoadedEnvironment } from '../manifest/types.js';
 import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
 import type { ContainerRuntime } from '../runtime/types.js';
-import { localRevision } from '../source/local-revision.js';
+import { localRevision } from '../git/local-revision.js';
 import type { CliIo } from './io.js';
 
 export interface CommandTarget {

@@ -5,9 +5,10 @@ import { UsageError } from '../errors.js';
 import { environmentHistory } from '../promotion/history.js';
 import { markerPath } from '../promotion/marker.js';
 import type { PromotionMarker } from '../promotion/marker.js';
-import { proposePromotion } from '../promotion/propose.js';
+import { Checkout } from '../git/checkout.js';
+import { GitRepository } from '../git/repository.js';
+import { proposeInClone } from '../promotion/propose.js';
 import { rollbackEnvironment } from '../promotion/rollback.js';
-import { gitIn } from '../source/git.js';
 import type { CliIo } from './io.js';
 import { exitCodes } from './io.js';
 
@@ -16,8 +17,7 @@ function repoDir(options: { repo?: string }, io: CliIo): string {
 }
 
 async function requireGit(dir: string): Promise<void> {
-  const ok = await gitIn(dir).checkIsRepo().catch(() => false);
-  if (!ok) throw new UsageError(`${dir} is not a git repository; --repo must be a clone of the config repo`);
+  if (!(await new Checkout(dir).isRepo())) throw new UsageError(`${dir} is not a git repository; --repo must be a clone of the config repo`);
 }
 
 /** `stagecoach history`: deploys, promotions, rollbacks and markers of one environment, from git. */
@@ -25,7 +25,7 @@ export async function historyCommand(options: { repo?: string; env?: string; jso
   if (!options.env) throw new UsageError('--env NAME is required');
   const dir = repoDir(options, io);
   await requireGit(dir);
-  const entries = await environmentHistory(dir, options.env, Number(options.limit ?? 50));
+  const entries = await environmentHistory(new GitRepository({ dir, branch: 'HEAD' }), options.env, Number(options.limit ?? 50));
   if (options.json) {
     io.out(JSON.stringify(entries, null, 2));
     return exitCodes.ok;
@@ -43,8 +43,8 @@ export async function promoteCommand(options: { repo?: string; from?: string; to
   if (!options.from || !options.to) throw new UsageError('--from A and --to B are required');
   const dir = repoDir(options, io);
   await requireGit(dir);
-  const git = gitIn(dir);
-  const branch = options.branch ?? (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
+  const checkout = new Checkout(dir);
+  const branch = options.branch ?? (await checkout.currentBranch());
   const text = await readFile(path.join(dir, markerPath(options.from)), 'utf8').catch(() => undefined);
   if (!text) throw new UsageError(`${options.from} has no marker (${markerPath(options.from)}) in ${dir}: nothing verified to promote`);
   const marker = parse(text) as PromotionMarker;
@@ -53,8 +53,8 @@ export async function promoteCommand(options: { repo?: string; from?: string; to
     return exitCodes.failed;
   }
   const images = Object.fromEntries(Object.entries(marker.services).map(([name, s]) => [name, s.image]));
-  const who = (await git.raw(['var', 'GIT_AUTHOR_IDENT']).catch(() => 'a person')).replace(/\s+\d+ [+-]\d{4}\s*$/, '').trim();
-  const result = await proposePromotion({ dir, branch, from: options.from, to: options.to, images, verifiedAt: marker.revision, mode: options.commit ? 'commit' : 'branch', by: who });
+  const who = await checkout.author('a person');
+  const result = await proposeInClone(dir, { branch, from: options.from, to: options.to, images, verifiedAt: marker.revision, mode: options.commit ? 'commit' : 'branch', by: who });
   if (result.outcome === 'up-to-date') io.out(`${options.to} already has (or is proposed) what ${options.from} verified at ${marker.revision.slice(0, 7)}`);
   else io.out(`${result.outcome} on ${result.ref} (${result.commit?.slice(0, 7)}): ${result.changed.map((c) => `${c.service} ${c.from} → ${c.to}`).join(', ')}`);
   return exitCodes.ok;

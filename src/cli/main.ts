@@ -7,6 +7,7 @@ import { planCommand } from './plan.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { validateCommand } from './validate.js';
+import { importComposeCommand } from './import-compose.js';
 import { verifyCommand } from './verify.js';
 import { historyCommand, promoteCommand, rollbackCommand } from './git-commands.js';
 
@@ -26,6 +27,16 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--json', 'print the result as JSON')
     .action(async (options: { repo: string; json?: boolean }) => {
       code = await validateCommand(options, io);
+    });
+
+  program
+    .command('import-compose')
+    .description('write manifests for an environment from a compose file (exit 0 all carried, 1 some fields left out, 2 error)')
+    .argument('<file>', 'compose file')
+    .requiredOption('--env <name>', 'environment to write')
+    .option('--out <dir>', 'config repo folder to write into', '.')
+    .action(async (file: string, options: { env: string; out: string }) => {
+      code = await importComposeCommand(file, options, io);
     });
 
   program

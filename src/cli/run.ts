@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -6,19 +8,23 @@ import type { Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { loadSettings } from '../config/settings.js';
 import type { RunFlags, Settings } from '../config/settings.js';
+import { systemClock } from '../daemon/clock.js';
+import { ContainerDeploy } from '../daemon/container-deploy.js';
 import { Daemon } from '../daemon/daemon.js';
+import type { DeployStep } from '../daemon/deploy-step.js';
 import { createMetrics } from '../daemon/metrics.js';
 import type { DaemonStatus } from '../daemon/status.js';
-import { UsageError } from '../errors.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import type { EnvironmentManifest } from '../manifest/types.js';
+import { trustHooks } from '../promotion/trust.js';
 import { hostSecrets } from '../reconcile/secrets.js';
 import { dockerClientFor, DockerRuntime } from '../runtime/docker-runtime.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerRuntime } from '../runtime/types.js';
-import { createHttpServer } from '../server/http.js';
-import { ConfigRepo } from '../source/config-repo.js';
-import { seedExampleRepo } from '../source/seed.js';
+import { hardenServer } from '../server/edge.js';
+import { createRequestHandler } from '../server/http.js';
+import { GitRepository } from '../git/repository.js';
+import { seedExampleRepo } from '../git/seed.js';
 import { isLocalPath, watchLocalRepo } from '../source/watch.js';
 import type { CliIo } from './io.js';
 import { exitCodes } from './io.js';
@@ -46,7 +52,7 @@ function followEngine(runtime: ContainerRuntime, daemon: Daemon, log: Logger): (
       (e) => {
         if (e.action.startsWith('health_status') && !unhealthy.test(e.action)) return;
         const env = e.labels[labels.environment];
-        if (env) daemon.trigger(`docker event: ${e.container} ${e.action}`, { heal: [env], remote: false });
+        if (env) daemon.trigger({ kind: 'docker-event', reason: `docker event: ${e.container} ${e.action}`, heal: [env], remote: false });
       },
       (error) => {
         if (stopped) return;
@@ -68,12 +74,34 @@ function allInSync(status: DaemonStatus): boolean {
   return status.ready && status.environments.length > 0 && status.environments.every((e) => e.state === 'synced');
 }
 
+/** Binds the listen address; on failure says why and resolves to undefined (the caller exits non-zero). */
+async function listen(settings: Settings, io: CliIo): Promise<Server | undefined> {
+  // Edge limits (connection caps, timeouts) from the first connection on.
+  const server = hardenServer(createServer());
+  server.listen(settings.listen.port, settings.listen.host);
+  try {
+    await once(server, 'listening');
+    return server;
+  } catch (error) {
+    io.err(`stagecoach: cannot listen on ${settings.listen.host}:${settings.listen.port}: ${(error as Error).message}`);
+    server.close();
+    return undefined;
+  }
+}
+
 /** `stagecoach run`: the daemon. Builds everything here (the one composition root), runs until SIGTERM/SIGINT, exits 0. */
 export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const validators = compileSchemas();
   const settings = loadSettings(flags, io.env, io.cwd, validators);
   const log = daemonLogger(settings, io);
   const metrics = createMetrics();
+  // Listen first: a taken address ends the start here, before anything else holds the process open.
+  const server = await listen(settings, io);
+  if (!server) return exitCodes.error;
+  const closeServer = async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  };
   const runtimes = new Map<string, ContainerRuntime>();
   const unfollow: (() => void)[] = [];
   let daemon: Daemon | undefined;
@@ -95,6 +123,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       await runtimeFor(null).ping();
     } catch (error) {
       io.err(`stagecoach: no Docker engine answers (${(error as Error).message}).\n${noEngineHelp}`);
+      await closeServer();
       return exitCodes.error;
     }
     const seeded = await seedExampleRepo(settings.dataDir, bundledEnvironments, settings.branch);
@@ -102,23 +131,34 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     io.out(`stagecoach: no --repo given: following the bundled example, seeded into ${seeded.path}${seeded.created ? '' : ' (kept from an earlier start)'}`);
     io.out(`  change it: git clone ${seeded.path} && edit environments/ && git push`);
   }
-  const repo = new ConfigRepo({ url: repoUrl!, branch: settings.branch, dir: path.join(settings.dataDir, 'repo') });
+  const repo = new GitRepository({ url: repoUrl!, branch: settings.branch, dir: path.join(settings.dataDir, 'repo') });
+  const secrets = hostSecrets(settings.secretsDir, io.env);
+  const steps = new Map<ContainerRuntime, DeployStep>();
+  const deployFor = (env: EnvironmentManifest): DeployStep => {
+    const runtime = runtimeFor(env);
+    let step = steps.get(runtime);
+    if (!step) steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock })));
+    return step;
+  };
   daemon = new Daemon({
-    repo,
+    git: repo,
     branch: settings.branch,
     only: settings.environments,
     intervalMs: settings.intervalMs,
     validators,
+    deployFor,
     runtimeFor: (env) => runtimeFor(env),
-    secrets: hostSecrets(settings.secretsDir, io.env),
+    secrets,
     policy: settings.policy,
-    trust: {
-      signingKey: settings.trust.signingKey,
+    trust: trustHooks(repo.dir, {
       keys: settings.trust.allowedSigners || settings.trust.openpgpKeyring ? { allowedSigners: settings.trust.allowedSigners, openpgpKeyring: settings.trust.openpgpKeyring } : undefined,
       requireSignedHead: settings.trust.requireSignedHead,
-    },
+    }),
+    // The daemon's own commits (markers, proposals) are SSH-signed with the key from the settings.
+    sign: settings.trust.signingKey ? { format: 'ssh', key: settings.trust.signingKey } : undefined,
     log,
     metrics,
+    clock: systemClock,
     onCycle: (() => {
       let announced = false;
       return (status: DaemonStatus) => {
@@ -130,20 +170,14 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   });
   for (const runtime of runtimes.values()) unfollow.push(followEngine(runtime, daemon, log));
 
-  const server = createHttpServer({ daemon, metrics, log, branch: settings.branch, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken });
-  server.listen(settings.listen.port, settings.listen.host);
-  try {
-    await once(server, 'listening');
-  } catch (error) {
-    throw new UsageError(`cannot listen on ${settings.listen.host}:${settings.listen.port}: ${(error as Error).message}`);
-  }
+  server.on('request', createRequestHandler({ daemon, metrics, log, branch: settings.branch, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken }));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : settings.listen.port;
   const base = `http://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
   io.out(`stagecoach: following ${repo.displayUrl} (${settings.branch}) every ${settings.intervalMs / 1000}s`);
   io.out(`  status: ${base}/  api: ${base}/api/v1/environments  metrics: ${base}/metrics`);
   if (bundled) io.out('  the example: testing http://127.0.0.1:18080/  staging http://127.0.0.1:18081/  production http://127.0.0.1:18082/');
-  const watcher = isLocalPath(repoUrl!) ? watchLocalRepo(repoUrl!, () => daemon!.trigger('commit in the local repository')) : undefined;
+  const watcher = isLocalPath(repoUrl!) ? watchLocalRepo(repoUrl!, () => daemon!.trigger({ kind: 'watch', reason: 'commit in the local repository' })) : undefined;
   daemon.start();
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -155,8 +189,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   await daemon.stop();
   for (const stop of unfollow) stop();
   await watcher?.close();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await closeServer();
   io.out('stagecoach: stopped');
   return exitCodes.ok;
 }

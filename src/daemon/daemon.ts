@@ -1,453 +1,296 @@
-import type { Logger } from 'pino';
-import { isStagecoachError } from '../errors.js';
-import { diskRepo } from '../manifest/files.js';
-import { loadRepo } from '../manifest/load.js';
-import { formatProblem } from '../manifest/problem.js';
-import type { SchemaValidators } from '../manifest/schemas.js';
-import type { EnvironmentManifest, LoadedEnvironment } from '../manifest/types.js';
-import type { ReadyOptions } from '../reconcile/health.js';
-import { revisionLabel } from '../reconcile/format.js';
-import type { SecretSource } from '../reconcile/secrets.js';
-import type { ContainerRuntime } from '../runtime/types.js';
-import type { ConfigRepo } from '../source/config-repo.js';
-import type { Metrics } from './metrics.js';
-import type { FailedUpdate } from './reconcile-environment.js';
-import { reconcileEnvironment } from './reconcile-environment.js';
-import { Schedules } from './schedules.js';
-import { gitIn } from '../source/git.js';
-import { MarkerIndex } from '../promotion/marker-index.js';
-import { gateReasons } from '../promotion/gate.js';
-import { describeResults, imageDigests, promoteDownstream, verifyAndMark } from './promotion-steps.js';
-import type { DaemonStatus, EnvironmentStatus } from './status.js';
-import { emptyEnvironment, recordDecision } from './status.js';
-import type { OperatorPolicy } from '../policy/types.js';
+import type { LoadedEnvironment } from '../manifest/types.js';
 import { hostPolicyProblems } from '../policy/host-policy.js';
-import { capList } from '../policy/cap-list.js';
-import { singleFlight } from '../source/deliveries.js';
-import { configureSigning } from '../promotion/signing.js';
-import { headRefusal, markerVerifier } from '../promotion/trust.js';
-import type { CommitTrust } from '../promotion/trust.js';
+import { MarkerIndex } from '../promotion/marker-index.js';
+import { revisionLabel } from '../reconcile/format.js';
+import type { DaemonDeps } from './daemon-deps.js';
+import type { FailedUpdate } from './deploy-step.js';
+import { DesiredState } from './desired-state.js';
+import * as step from './environment-cycle.js';
+import { recordInvalid, recordUnreachable } from './invalid.js';
+import { imageDigests } from './promotion-steps.js';
+import { countedPeek } from './remote-peek.js';
+import { Schedules } from './schedules.js';
+import { StatusStore } from './status-store.js';
+import type { EnvironmentPatch } from './status-store.js';
+import type { DaemonStatus } from './status.js';
+import { Verifier } from './verifier.js';
+import type { CycleOutcome, Trigger, Work } from './work-queue.js';
+import { WorkQueue } from './work-queue.js';
 
-export interface DaemonDeps {
-  repo: ConfigRepo;
-  branch: string;
-  /** Environments to manage; undefined = every folder under environments/. */
-  only: string[] | undefined;
-  intervalMs: number;
-  /** Full drift check every this many polls (besides Docker events and cron). */
-  healEveryPolls?: number;
-  validators: SchemaValidators;
-  runtimeFor: (env: EnvironmentManifest) => ContainerRuntime;
-  secrets: SecretSource;
-  /** The operator's policy; an environment it refuses is invalid (nothing is sent to its engine). */
-  policy?: OperatorPolicy;
-  /** Signing of the daemon's commits, and the keys markers and heads must be signed with. */
-  trust?: CommitTrust;
-  log: Logger;
-  metrics: Metrics;
-  now?: () => Date;
-  random?: () => number;
-  ready?: Partial<ReadyOptions>;
-  /** Told after every cycle (the CLI prints "all environments in sync" from it). */
-  onCycle?: (status: DaemonStatus) => void;
-}
-
-/** full: reload every environment; remote: ask the remote first; heal: environments to drift-check at their revision. */
-type Work = { reason: string; full: boolean; remote: boolean; heal: Set<string>; verify: Set<string> };
+export type { DaemonDeps } from './daemon-deps.js';
 
 /**
- * The loop: ask the remote whether the branch moved, fetch when it did, load
- * each environment; an invalid revision leaves that environment on its last
- * good one; a valid one is planned and applied. Between revisions, drift is
- * healed. Work is serialized; triggers arriving meanwhile coalesce, and a newer
- * revision supersedes a rollout at its next safe point.
+ * The loop, composed: the work queue decides when, the desired state (keyed
+ * by each environment's git tree) decides what changed, the deploy step and
+ * the verification act, and the status store, written only here, records it.
  */
 export class Daemon {
-  readonly status: DaemonStatus;
+  readonly store: StatusStore;
+  private readonly queue: WorkQueue;
+  private readonly desired: DesiredState;
+  private readonly index: MarkerIndex;
+  private readonly schedules: Pick<Schedules, 'update' | 'stop'>;
   private readonly lastGood = new Map<string, LoadedEnvironment>();
   private readonly failed = new Map<string, FailedUpdate>();
-  private readonly retry = new Set<string>();
+  /** The tree of each environment last acted on (deployed, found invalid or blocked): the key of its desired state. */
+  private readonly handled = new Map<string, string | null>();
+  private readonly verifier: Verifier;
+  private peeking = false;
   private revision: string | null = null;
   private opened = false;
-  private pending: Work | null = null;
-  private current: Promise<void> | null = null;
-  private rollout: AbortController | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private failures = 0;
-  private polls = 0;
-  private stopping = false;
-  private readonly now: () => Date;
-  private readonly schedules = new Schedules((env, kind) =>
-    kind === 'sync' ? this.trigger('schedule (sync.schedule)', { heal: [env], remote: false }) : this.trigger('schedule (verify.schedule)', { verify: [env], remote: false }),
-  );
-  private index: MarkerIndex | null = null;
   private proposalsRead = false;
-  /** A marker was committed but its push failed: the next successful fetch rebases and pushes it. */
-  private unpushed = false;
-  /** Every environment of the current revision (also those another daemon manages): promotion targets. */
-  private allEnvironments: LoadedEnvironment[] = [];
 
   constructor(private readonly deps: DaemonDeps) {
-    this.now = deps.now ?? (() => new Date());
-    this.status = { ready: false, repo: deps.repo.displayUrl, branch: deps.branch, remote: { head: null, checkedAt: null, error: null }, environments: [] };
-  }
-
-  start(): void {
-    this.trigger('start', { full: true });
-  }
-
-  /** Asks for a cycle; while one runs, requests coalesce into the next. */
-  trigger(reason: string, options: { full?: boolean; heal?: string[]; verify?: string[]; remote?: boolean } = {}): void {
-    if (this.stopping) return;
-    const heal = (options.heal ?? []).filter((env) => this.lastGood.has(env));
-    const verify = (options.verify ?? []).filter((env) => this.lastGood.has(env));
-    const remote = options.remote ?? true;
-    // Drift of an environment this daemon does not manage is none of its business.
-    if (!remote && !options.full && heal.length === 0 && verify.length === 0) return;
-    this.deps.log.debug({ reason, full: options.full, remote, heal }, 'trigger');
-    const work: Work = this.pending ?? { reason, full: false, remote: false, heal: new Set(), verify: new Set() };
-    work.full ||= options.full ?? false;
-    work.remote ||= remote;
-    for (const env of heal) work.heal.add(env);
-    for (const env of verify) work.verify.add(env);
-    if (!this.pending) work.reason = reason;
-    this.pending = work;
-    if (this.current) {
-      if (remote) void this.peekForNewerRevision();
-      return;
-    }
-    this.current = this.drain().finally(() => {
-      this.current = null;
+    this.store = new StatusStore({ repo: deps.git.displayUrl, branch: deps.branch });
+    this.sink = { store: this.store, metrics: deps.metrics, log: deps.log };
+    this.peek = countedPeek(deps);
+    this.desired = new DesiredState({ git: deps.git, validators: deps.validators, metrics: deps.metrics });
+    this.index = new MarkerIndex(deps.git, deps.trust?.verifyMarkers);
+    this.verifier = new Verifier({ ...deps, runtimeFor: (env) => deps.runtimeFor(env.environment), status: (name) => this.store.environment(name), all: () => this.desired.all() });
+    const fire = (env: string, kind: 'sync' | 'verify') => this.trigger(kind === 'sync' ? { kind: 'schedule', reason: 'schedule (sync.schedule)', heal: [env], remote: false } : { kind: 'schedule', reason: 'schedule (verify.schedule)', verify: [env], remote: false });
+    this.schedules = deps.schedules ? deps.schedules(fire) : new Schedules(fire);
+    this.queue = new WorkQueue({
+      clock: deps.clock,
+      intervalMs: deps.intervalMs,
+      healEveryPolls: deps.healEveryPolls,
+      random: deps.random,
+      retryBaseMs: deps.retryBaseMs,
+      run: (work, signal) => this.cycle(work, signal),
+      onBusy: () => void this.peekForNewerRevision(),
+      managed: () => [...this.lastGood.keys()],
+      onRetryScheduled: (envs, ms) => {
+        for (const env of envs) this.store.patch(env, step.retryPatch(this.store.environment(env), ms, deps.clock.now()));
+      },
     });
   }
 
-  /** SIGTERM: the step in flight finishes, nothing half-applied remains, no new work starts. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.rollout?.abort('the daemon is stopping');
-    this.pending = null;
-    await this.current;
-    await this.schedules.stop();
+  /** The status as of now: an immutable snapshot. */
+  snapshot(): DaemonStatus {
+    return this.store.snapshot();
   }
 
-  environment(name: string): EnvironmentStatus | undefined {
-    return this.status.environments.find((e) => e.name === name);
+  start(): void {
+    this.trigger({ kind: 'start', reason: 'start', full: true });
   }
 
-  private envStatus(name: string): EnvironmentStatus {
-    let st = this.environment(name);
-    if (!st) {
-      st = emptyEnvironment(name);
-      this.status.environments.push(st);
-      this.status.environments.sort((a, b) => a.name.localeCompare(b.name));
-    }
-    return st;
-  }
-
-  private async drain(): Promise<void> {
-    while (this.pending && !this.stopping) {
-      const work = this.pending;
-      this.pending = null;
-      // Polls keep coming during a long rollout, so a newer revision can supersede it.
-      this.schedule();
-      await this.cycle(work).catch((error: unknown) => this.deps.log.error({ err: error }, 'cycle failed unexpectedly'));
-      this.deps.onCycle?.(this.status);
-    }
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.stopping) return;
-    if (this.timer) clearTimeout(this.timer);
-    const base = this.deps.intervalMs * Math.min(8, 2 ** this.failures);
-    const jitter = base * 0.2 * ((this.deps.random ?? Math.random)() - 0.5);
-    this.timer = setTimeout(() => {
-      this.polls++;
-      const heal = this.polls % (this.deps.healEveryPolls ?? 10) === 0;
-      this.trigger(heal ? 'poll + periodic drift check' : 'poll', { heal: heal ? [...this.lastGood.keys()] : [], remote: true });
-    }, base + jitter);
-    this.timer.unref?.();
-  }
-
-  /** During a rollout: one ls-remote; a newer head aborts the rollout at its next safe point. */
-  private async peekForNewerRevision(): Promise<void> {
-    if (!this.rollout || !this.opened) return;
-    const head = await this.peek();
-    if (head && head !== this.revision && this.rollout) this.rollout.abort(`superseded by revision ${revisionLabel(head)}`);
-  }
-
-  /** One ls-remote at a time however many triggers ask (a burst of webhooks shares it), each one counted. */
-  private readonly peek = singleFlight(async () => {
-    try {
-      const head = await this.deps.repo.remoteHead();
-      this.deps.metrics.gitQueries.inc({ result: 'ok' });
-      return head;
-    } catch {
-      this.deps.metrics.gitQueries.inc({ result: 'error' });
-      return undefined;
-    }
-  });
-
-  /** Checks the remote (one ls-remote) and fetches only when it moved; resolves to the local head, or undefined when the remote cannot be reached. */
-  private async updateSource(): Promise<string | undefined> {
-    const { repo, metrics, log } = this.deps;
-    try {
-      if (!this.opened) {
-        await repo.open();
-        await configureSigning(repo.dir, this.deps.trust?.signingKey);
-        this.opened = true;
-        this.revision = null;
-        metrics.gitFetches.inc({ result: 'ok' });
-      }
-      const head = await repo.remoteHead();
-      metrics.gitQueries.inc({ result: 'ok' });
-      this.status.remote = { head, checkedAt: this.now().toISOString(), error: null };
-      this.failures = 0;
-      if (head === this.revision && !this.unpushed) return head;
-      const local = this.revision === null || this.unpushed ? await repo.head() : this.revision;
-      if (head === local && !this.unpushed) return local;
-      const fetched = await repo.fetch();
-      this.unpushed = false;
-      metrics.gitFetches.inc({ result: 'ok' });
-      return fetched;
-    } catch (error) {
-      this.failures++;
-      const message = (error as Error).message;
-      metrics.gitQueries.inc({ result: 'error' });
-      metrics.error('source');
-      this.status.remote = { ...this.status.remote, checkedAt: this.now().toISOString(), error: message };
-      log.warn({ err: message, failures: this.failures, transient: isStagecoachError(error) && error.transient }, 'config repo unreachable; serving the last good revisions');
-      return undefined;
-    }
-  }
-
-  private async cycle(work: Work): Promise<void> {
-    const check = work.remote || work.full || !this.opened;
-    const head = (check ? await this.updateSource() : undefined) ?? this.revision;
-    if (!this.opened || !head) return;
-    const moved = head !== this.revision;
-    this.revision = head;
-    if (moved || work.full) {
-      await this.reconcileRevision(head, work.reason);
-    } else {
-      const names = new Set([...work.heal, ...this.retry]);
-      for (const name of names) {
-        const env = this.lastGood.get(name);
-        if (env && !this.stopping) await this.runEnvironment(env, this.envStatus(name).revision.lastGood ?? head, this.retry.has(name) ? 'retry' : work.reason);
-      }
-    }
-    for (const name of work.verify) {
-      const env = this.lastGood.get(name);
-      if (env && !this.stopping) await this.verify(env, this.envStatus(name).revision.applied ?? head, work.reason);
-    }
-    if (moved || work.full) this.status.ready = true;
-  }
-
-  private async reconcileRevision(revision: string, reason: string): Promise<void> {
-    const { validators, only } = this.deps;
-    const unsigned = await headRefusal(this.deps.repo.dir, revision, this.deps.trust);
-    if (unsigned) return this.refuseRevision(revision, unsigned, await diskRepo(this.deps.repo.dir).listDirs('environments'));
-    const everything = await loadRepo(diskRepo(this.deps.repo.dir), validators);
-    this.allEnvironments = everything.environments.flatMap((e) => (e.loaded ? [e.loaded] : []));
-    const result = only ? { environments: everything.environments.filter((e) => only.includes(e.name)), problems: everything.problems } : everything;
-    const names = everything.environments.map((e) => e.name);
-    for (const wanted of only ?? []) {
-      if (!names.includes(wanted)) {
-        const st = this.envStatus(wanted);
-        st.state = 'invalid';
-        st.errors = capList(result.problems.filter((p) => p.file === `environments/${wanted}`).map(formatProblem));
-      }
-    }
-    for (const load of result.environments) {
-      if (this.stopping) return;
-      const st = this.envStatus(load.name);
-      st.revision.desired = revision;
-      const crossProblems = result.problems.filter((p) => p.file.startsWith(`environments/${load.name}/`) || p.file === `environments/${load.name}`);
-      const refused = load.loaded && this.deps.policy ? await hostPolicyProblems(this.deps.policy, load.loaded) : [];
-      if (!load.loaded || crossProblems.length > 0 || refused.length > 0) {
-        const problems = (load.problems.length ? load.problems : crossProblems.length ? crossProblems : refused).map(formatProblem);
-        st.state = 'invalid';
-        // Capped: 20,000 bad files must not make a megabyte status page or log line.
-        st.errors = capList(problems);
-        const keeping = st.revision.lastGood ? `keeping revision ${revisionLabel(st.revision.lastGood)}` : 'nothing deployed yet';
-        recordDecision(st, { at: this.now().toISOString(), kind: 'invalid', revision, reason: `revision ${revisionLabel(revision)} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ${keeping}` });
-        this.deps.log.warn({ environment: load.name, revision: revisionLabel(revision), problems: capList(problems, 20) }, 'invalid revision; keeping the last good one');
-        this.deps.metrics.setState(load.name, 'invalid');
-        this.deps.metrics.error(load.name);
-        continue;
-      }
-      if (await this.blocked(load.loaded, st, revision)) continue;
-      this.lastGood.set(load.name, load.loaded);
-      st.revision.lastGood = revision;
-      await this.runEnvironment(load.loaded, revision, reason);
-    }
-    this.schedules.update([...this.lastGood.values()]);
-    await this.describePromotions(result.environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
-  }
-
-  /** A head that is not signed by a trusted key: every managed environment keeps its last good revision. */
-  private refuseRevision(revision: string, reason: string, folders: string[]): void {
-    this.deps.log.warn({ revision: revisionLabel(revision), reason }, 'revision refused: not signed by a trusted key');
-    for (const name of this.deps.only ?? folders) {
-      const st = this.envStatus(name);
-      st.state = 'invalid';
-      st.errors = [reason];
-      recordDecision(st, { at: this.now().toISOString(), kind: 'invalid', revision, reason: `${reason}; ${st.revision.lastGood ? `keeping revision ${revisionLabel(st.revision.lastGood)}` : 'nothing deployed yet'}` });
-    }
-  }
-
-  private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string): Promise<void> {
-    const st = this.envStatus(env.name);
-    this.rollout = new AbortController();
-    try {
-      const outcome = await reconcileEnvironment(env, revision, st, this.failed.get(env.name), { ...this.deps, now: this.now, ready: this.deps.ready, runtime: this.deps.runtimeFor(env.environment) }, {
-        signal: this.rollout.signal,
-        autoApply: env.environment.sync.auto,
-        trigger,
-      });
-      if (outcome.failed) this.failed.set(env.name, outcome.failed);
-      else this.failed.delete(env.name);
-      this.retry.delete(env.name);
-      if (outcome.converged && !this.stopping) {
-        if (outcome.changed) await this.verify(env, revision, `deploy of ${revisionLabel(revision)}`);
-        else if (await this.unverified(env)) await this.verify(env, revision, 'no marker for what runs');
-      }
-    } catch (error) {
-      const message = (error as Error).message;
-      st.state = 'unreachable';
-      st.errors = [message];
-      recordDecision(st, { at: this.now().toISOString(), kind: 'error', revision, reason: `${message}; will retry` });
-      this.deps.log.warn({ environment: env.name, err: message }, 'cannot reconcile; will retry');
-      this.deps.metrics.setState(env.name, 'unreachable');
-      this.deps.metrics.error(env.name);
-      this.retry.add(env.name);
-      this.failures = Math.max(this.failures, 1);
-    } finally {
-      this.rollout = null;
-    }
-  }
-
-  private markerIndex(): MarkerIndex {
-    this.index ??= new MarkerIndex(this.deps.repo.dir, markerVerifier(this.deps.repo.dir, this.deps.trust));
-    return this.index;
-  }
-
-  /**
-   * What git says about each environment's promotions, so status survives a
-   * restart: the latest marker from the index, and proposal branches not yet
-   * merged (dropped from status once the environment runs the proposed images).
-   */
-  private async describePromotions(names: readonly string[]): Promise<void> {
-    const index = this.markerIndex();
-    await index.refresh();
-    if (!this.proposalsRead) {
-      this.proposalsRead = true;
-      const refs = await gitIn(this.deps.repo.dir).listRemote(['origin', 'refs/heads/stagecoach/promote/*']).catch(() => '');
-      for (const line of refs.split('\n').filter(Boolean)) {
-        const [commit = '', ref = ''] = line.split('\t');
-        const env = ref.replace('refs/heads/stagecoach/promote/', '');
-        const st = this.environment(env);
-        if (st && st.proposals.length === 0) st.proposals = [{ branch: ref.replace('refs/heads/', ''), commit, images: [], at: '' }];
-      }
-    }
-    for (const name of names) {
-      const st = this.envStatus(name);
-      const latest = index.latest(name);
-      if (latest && (!st.lastMarker || st.lastMarker.commit !== latest.commit)) {
-        st.lastMarker = { result: latest.result, revision: latest.revision, at: latest.at, commit: latest.commit, tests: st.lastMarker?.commit === latest.commit ? st.lastMarker.tests : latest.result };
-      }
-      const running = new Set(st.services.map((s) => `${s.name}=${s.image}`));
-      st.proposals = st.proposals.filter((p) => p.images.length === 0 || !p.images.every((i) => running.has(i)));
-    }
-  }
-
-  /** True when this environment's latest marker does not describe the images it runs (first start, or a marker that never landed). */
-  private async unverified(env: LoadedEnvironment): Promise<boolean> {
-    const index = this.markerIndex();
-    await index.refresh();
-    const latest = index.latest(env.name);
-    if (!latest) return true;
-    const marked = new Map(latest.images.map((i) => [i.service, i.image]));
-    return env.services.some((s) => marked.get(s.name) !== s.spec.image) || marked.size !== env.services.length;
-  }
-
-  /** The promotion gate: true (and status says why) when an image has no passing marker upstream. */
-  private async blocked(env: LoadedEnvironment, st: EnvironmentStatus, revision: string): Promise<boolean> {
-    const upstream = env.environment.promotion.from;
-    if (!upstream) {
-      st.gate = null;
-      st.blocked = [];
-      return false;
-    }
-    const index = this.markerIndex();
-    await index.refresh();
-    const digests = await imageDigests(this.deps.runtimeFor(env.environment), env).catch(() => ({}));
-    const reasons = gateReasons(env, index, digests);
-    st.gate = { from: upstream, state: reasons.length ? 'blocked' : 'open' };
-    if (reasons.length === 0) {
-      st.blocked = [];
-      return false;
-    }
-    const changed = reasons.join('\n') !== st.blocked.join('\n');
-    st.blocked = reasons;
-    st.state = 'blocked';
-    this.deps.metrics.setState(env.name, 'blocked');
-    if (changed) {
-      const keeping = st.revision.applied ? `keeps running revision ${revisionLabel(st.revision.applied)}` : 'nothing deployed yet';
-      recordDecision(st, { at: this.now().toISOString(), kind: 'block', revision, reason: `revision ${revisionLabel(revision)} blocked by the gate from ${upstream}; ${keeping}: ${reasons.join('; ')}` });
-      this.deps.log.warn({ environment: env.name, revision: revisionLabel(revision), reasons }, 'blocked: unverified images');
-    }
-    return true;
-  }
-
-  /** Tests, marker, push; on a pass, proposals for the environments that promote from this one. */
-  private async verify(env: LoadedEnvironment, revision: string, trigger: string): Promise<void> {
-    const st = this.envStatus(env.name);
-    const { log } = this.deps;
-    try {
-      const { marker, results, push } = await verifyAndMark({ env, revision, trigger, dir: this.deps.repo.dir, branch: this.deps.branch, runtime: this.deps.runtimeFor(env.environment), secrets: this.deps.secrets, log });
-      st.lastMarker = { result: marker.result, revision, at: marker.finishedAt, commit: push.commit, tests: describeResults(results) };
-      log.info({ environment: env.name, commit: push.commit, attempts: push.attempts, pushMs: push.durationMs, result: marker.result }, 'marker pushed');
-      recordDecision(st, { at: this.now().toISOString(), kind: 'verify', revision, reason: `${describeResults(results)}; marker ${push.commit.slice(0, 7)} pushed (${push.attempts} attempt${push.attempts === 1 ? '' : 's'})${results.filter((r) => r.result !== 'passed').map((r) => `; ${r.name}: ${r.message}`).join('')}` });
-      if (marker.result === 'passed') {
-        for (const { env: to, result } of await promoteDownstream({ from: env, marker, all: this.allEnvironments, dir: this.deps.repo.dir, branch: this.deps.branch })) {
-          const target = this.envStatus(to);
-          const images = result.changed.map((c) => `${c.service}=${c.to}`);
-          if (result.outcome === 'proposed') target.proposals = [{ branch: result.ref, commit: result.commit ?? '', images, at: this.now().toISOString() }];
-          const reason = result.outcome === 'up-to-date' ? `${to} already runs or proposes what ${env.name} verified` : `${result.outcome} ${images.join(', ')} on ${result.ref} (verified in ${env.name} at ${revisionLabel(revision)})`;
-          recordDecision(target, { at: this.now().toISOString(), kind: 'promote', revision, reason });
-          log.info({ from: env.name, to, outcome: result.outcome, ref: result.ref, images }, 'promotion');
-        }
-      }
-      if (push.attempts === 1) {
-        // The push went straight on top of what this daemon had reconciled: nothing new to fetch.
-        // The marker changes no desired state: whatever was at the previous head is now at the marker commit.
-        const previous = this.revision;
-        this.revision = push.commit;
-        this.status.remote = { ...this.status.remote, head: push.commit, checkedAt: this.now().toISOString() };
-        for (const other of this.status.environments) {
-          for (const key of ['desired', 'applied', 'lastGood'] as const) if (other.revision[key] === previous || other.revision[key] === revision) other.revision[key] = push.commit;
-        }
-        // A new marker can only matter to an environment the gate holds back.
-        if (this.status.environments.some((e) => e.state === 'blocked')) this.trigger('marker pushed: re-checking gates', { full: true, remote: false });
-      } else {
-        // The push was rebased onto commits of others: the next cycle fetches and reconciles them.
-        this.trigger('marker pushed after a rebase', { remote: true });
-      }
-    } catch (error) {
-      this.unpushed = true;
-      const message = `verification of ${env.name} at ${revisionLabel(revision)} could not complete: ${(error as Error).message}`;
-      st.errors = [...st.errors, message];
-      recordDecision(st, { at: this.now().toISOString(), kind: 'error', revision, reason: message });
-      log.warn({ environment: env.name, err: (error as Error).message }, 'verification failed to complete');
-      this.deps.metrics.error(env.name);
-    }
+  /** Asks for a cycle; drift and verification requests for environments this daemon does not manage are dropped. */
+  trigger(t: Trigger): void {
+    const heal = (t.heal ?? []).filter((env) => this.lastGood.has(env));
+    const verify = (t.verify ?? []).filter((env) => this.lastGood.has(env));
+    if (t.remote === false && !t.full && heal.length === 0 && verify.length === 0) return;
+    this.deps.log.debug({ reason: t.reason, kind: t.kind, heal }, 'trigger');
+    this.queue.trigger({ ...t, heal, verify });
   }
 
   /** A manual sync (API): forgets failed updates so they are tried again. */
   syncNow(reason: string): void {
-    this.failed.clear();
-    this.trigger(reason, { full: true });
+    this.trigger({ kind: 'sync-api', reason, full: true, forgetFailures: true });
+  }
+
+  /** Resolves when the daemon has nothing to do (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.stop();
+    await this.schedules.stop();
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+
+  /**
+   * During a rollout: one ls-remote; when the branch moved, a fetch and the
+   * environments' trees. A revision that changes an environment's tree
+   * supersedes the rollout at its next safe point; a marker does not.
+   */
+  private async peekForNewerRevision(): Promise<void> {
+    const base = this.revision;
+    if (!this.opened || !this.queue.busy || this.peeking || !base) return;
+    this.peeking = true;
+    try {
+      const head = await this.peek();
+      if (head === undefined || head === base) return;
+      const fetched = await this.deps.git.fetch();
+      // Only a rollout still working on the revision looked at is superseded (not the cycle that already took the new one).
+      if (this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]))) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`);
+    } catch (error) {
+      this.deps.log.debug({ err: (error as Error).message }, 'cannot look for a newer revision during the rollout');
+    } finally {
+      this.peeking = false;
+    }
+  }
+
+  /** One ls-remote at a time however many triggers ask (a burst of webhooks shares it), each one counted. */
+  private readonly peek: () => Promise<string | undefined>;
+  private readonly sink: Parameters<typeof recordInvalid>[0];
+
+  private async cycle(work: Work, signal: AbortSignal): Promise<CycleOutcome> {
+    const outcome: CycleOutcome = { sourceDown: false, retry: [], done: [] };
+    try {
+      if (work.forgetFailures) this.failed.clear();
+      let head = this.revision;
+      if (work.remote || work.full || !this.opened) {
+        const fetched = await this.updateSource();
+        outcome.sourceDown = fetched === undefined;
+        head = fetched ?? this.revision;
+        if (fetched !== undefined) await this.flushOutbox();
+      }
+      if (!head) return outcome;
+      const ran = head !== this.revision || work.full ? await this.reconcileRevision(head, work, signal, outcome) : new Set<string>();
+      // Drift checks asked for (Docker events, schedules, retries) of environments this cycle did not just deploy.
+      for (const name of work.heal) {
+        const env = this.lastGood.get(name);
+        if (env && !ran.has(name) && !signal.aborted) await this.runEnvironment(env, this.store.environment(name)?.revision.lastGood ?? head, work.reason, signal, outcome);
+      }
+      for (const name of work.verify) {
+        const env = this.lastGood.get(name);
+        if (env && !signal.aborted) await this.verify(env, this.store.environment(name)?.revision.applied ?? head, work.reason);
+      }
+    } catch (error) {
+      this.deps.log.error({ err: error }, 'cycle failed unexpectedly');
+    }
+    this.deps.onCycle?.(this.store.snapshot());
+    return outcome;
+  }
+
+  /** Asks the remote whether the branch moved (one ls-remote) and fetches only when it did; undefined when the remote cannot be reached. */
+  private async updateSource(): Promise<string | undefined> {
+    const { git, metrics, log } = this.deps;
+    try {
+      if (!this.opened) {
+        await git.open?.();
+        this.opened = true;
+      }
+      const head = await git.remoteHead();
+      metrics.gitQueries.inc({ result: 'ok' });
+      this.store.setRemote({ head, checkedAt: this.now(), error: null });
+      if (head === this.revision) return head;
+      const fetched = await git.fetch();
+      metrics.gitFetches.inc({ result: 'ok' });
+      return fetched;
+    } catch (error) {
+      const message = (error as Error).message;
+      metrics.gitQueries.inc({ result: 'error' });
+      metrics.error('source');
+      this.store.setRemote({ checkedAt: this.now(), error: message });
+      log.warn({ err: message, transient: (error as { transient?: boolean }).transient === true }, 'config repo unreachable; serving the last good revisions');
+      return undefined;
+    }
+  }
+
+  /** Acts on every environment whose tree changed; resolves to those it ran. */
+  private async reconcileRevision(revision: string, work: Work, signal: AbortSignal, outcome: CycleOutcome): Promise<Set<string>> {
+    const ran = new Set<string>();
+    const previous = this.revision;
+    const environments = await this.desired.at(revision, this.deps.only);
+    await this.index.refresh(revision);
+    this.revision = revision;
+    for (const at of environments) {
+      if (signal.aborted) {
+        // Superseded or stopping: what is left is looked at again by the next cycle.
+        this.revision = previous;
+        break;
+      }
+      const current = this.store.environment(at.name);
+      const recheckGate = current?.state === 'blocked';
+      // Same tree, same desired state: nothing to load, observe or apply (a marker, a change elsewhere).
+      if (at.tree === this.handled.get(at.name) && !work.full && !recheckGate) continue;
+      const env = at.load.loaded;
+      // trust.requireSignedHead, per environment: the commit its desired state comes from must be signed (the daemon's unsigned markers on top change no tree).
+      const unsigned = env ? await this.deps.trust?.headRefusal(at.revision) : undefined;
+      if (unsigned) {
+        recordInvalid(this.sink, at.name, step.unsignedPatch(unsigned, at.revision, current, this.now()), at.revision, 'revision refused: not signed by a trusted key');
+        this.handled.set(at.name, at.tree);
+        continue;
+      }
+      // The operator's policy, checked before the gate or any engine is contacted: a refused endpoint never sees a secret.
+      const refused = env && at.problems.length === 0 && this.deps.policy ? await hostPolicyProblems(this.deps.policy, env) : [];
+      if (!env || at.problems.length > 0 || refused.length > 0) {
+        recordInvalid(this.sink, at.name, step.invalidPatch(refused.length ? { ...at, problems: refused } : at, at.revision, current, this.now()), at.revision, 'invalid revision; keeping the last good one');
+        this.handled.set(at.name, at.tree);
+        continue;
+      }
+      if (await this.blocked(env, at.revision)) {
+        this.handled.set(at.name, at.tree);
+        continue;
+      }
+      this.lastGood.set(at.name, env);
+      this.store.patch(at.name, { revision: { desired: at.revision, lastGood: at.revision } });
+      ran.add(at.name);
+      if (await this.runEnvironment(env, at.revision, work.reason, signal, outcome)) this.handled.set(at.name, at.tree);
+    }
+    this.schedules.update([...this.lastGood.values()]);
+    await this.describePromotions(environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
+    this.store.setReady();
+    return ran;
+  }
+
+  private async blocked(env: LoadedEnvironment, revision: string): Promise<boolean> {
+    if (!env.environment.promotion.from) {
+      this.store.patch(env.name, { gate: null, blocked: [] });
+      return false;
+    }
+    const digests = await imageDigests(this.deps.runtimeFor(env.environment), env).catch((error: unknown) => {
+      this.deps.log.warn({ environment: env.name, err: (error as Error).message }, 'cannot read image digests; the gate compares by reference');
+      return {};
+    });
+    const gate = step.gateStep(env, revision, this.store.environment(env.name), this.index, digests, this.now());
+    this.store.patch(env.name, gate.patch);
+    if (gate.blocked) {
+      this.deps.metrics.setState(env.name, 'blocked');
+      if (gate.patch.decisions?.length) this.deps.log.warn({ environment: env.name, revision: revisionLabel(revision), reasons: gate.patch.blocked }, 'blocked: unverified images');
+    }
+    return gate.blocked;
+  }
+
+  /** Deploys one environment at a revision; false when a newer revision or a stop cut the rollout short. */
+  private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string, signal: AbortSignal, outcome: CycleOutcome): Promise<boolean> {
+    const current = this.store.environment(env.name);
+    const progress = (patch: EnvironmentPatch) => this.store.patch(env.name, patch);
+    try {
+      const result = await this.deps.deployFor(env.environment).deploy({ env, revision, services: current?.services ?? [], failed: this.failed.get(env.name), autoApply: env.environment.sync.auto, trigger, signal, progress });
+      if (result.failed) this.failed.set(env.name, result.failed);
+      else this.failed.delete(env.name);
+      this.store.patch(env.name, step.deployPatch(result, revision));
+      this.deps.metrics.setState(env.name, result.state);
+      if (result.applied) this.deps.metrics.setRevision(env.name, revision);
+      if (result.transient.length) outcome.retry.push(env.name);
+      else outcome.done.push(env.name);
+      if (!result.applied) return false;
+      if (!result.converged || signal.aborted) return true;
+      if (result.changed) await this.verify(env, revision, `deploy of ${revisionLabel(revision)}`);
+      else if (step.unverified(env, this.index)) await this.verify(env, revision, 'no marker for what runs');
+      return true;
+    } catch (error) {
+      recordUnreachable(this.sink, env.name, error, revision, this.now(), outcome.retry);
+      return true;
+    }
+  }
+
+  private async verify(env: LoadedEnvironment, revision: string, trigger: string): Promise<void> {
+    await this.afterPush(await this.verifier.verify(env, revision, trigger));
+  }
+
+  /** Pushes markers still waiting (one whose push failed before). */
+  private async flushOutbox(): Promise<void> {
+    if (this.verifier.pending > 0) await this.afterPush(await this.verifier.flush());
+  }
+
+  /** When markers landed, the remote moved: the index reads them now, and the remote is looked at again so status and gates see it. */
+  private async afterPush({ patches, pushed }: { patches: [string, EnvironmentPatch][]; pushed: string[] }): Promise<void> {
+    this.store.patches(patches);
+    if (pushed.length === 0) return;
+    await this.index.refresh(pushed.at(-1)!).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers'));
+    this.queue.trigger({ kind: 'marker', reason: 'marker pushed' });
+  }
+
+  private async describePromotions(names: readonly string[]): Promise<void> {
+    // Proposal branches are read from the remote once, at the first cycle (cycles never overlap).
+    const branches = this.proposalsRead ? undefined : await this.deps.git.remoteBranches('stagecoach/promote/').catch(() => []);
+    this.proposalsRead = true;
+    for (const name of names) this.store.patch(name, step.promotionsPatch(this.store.environment(name), this.index, name, branches));
   }
 }

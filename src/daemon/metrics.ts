@@ -6,8 +6,10 @@ import type { SyncState } from './status.js';
 export function createMetrics() {
   const registry = new Registry();
   const shownRevision = new Map<string, string>();
-  // Event-loop lag sampled every 500 ms rather than 10 ms: an idle daemon should not wake 100 times a second for its own metrics.
-  collectDefaultMetrics({ register: registry, prefix: 'stagecoach_process_', eventLoopMonitoringPrecision: 500 });
+  // The standard process_* and nodejs_* names, as every exporter uses them. The event-loop lag gauges are left out:
+  // sampled at 10 ms they would wake an idle daemon 100 times a second; sampled coarser they only report the resolution.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 500 });
+  for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_min_seconds', 'nodejs_eventloop_lag_max_seconds', 'nodejs_eventloop_lag_mean_seconds', 'nodejs_eventloop_lag_stddev_seconds', 'nodejs_eventloop_lag_p50_seconds', 'nodejs_eventloop_lag_p90_seconds', 'nodejs_eventloop_lag_p99_seconds']) registry.removeSingleMetric(name);
   const metrics = {
     registry,
     reconcileDuration: new Histogram({
@@ -25,6 +27,9 @@ export function createMetrics() {
     gitFetches: new Counter({ name: 'stagecoach_git_fetches_total', help: 'Fetches of the config repo.', labelNames: ['result'], registers: [registry] }),
     webhooks: new Counter({ name: 'stagecoach_webhook_requests_total', help: 'Webhook requests by provider and outcome.', labelNames: ['provider', 'outcome'], registers: [registry] }),
     lastError: new Gauge({ name: 'stagecoach_last_error_timestamp_seconds', help: 'When each environment (or "source") last had an error.', labelNames: ['scope'], registers: [registry] }),
+    loads: new Counter({ name: 'stagecoach_environment_loads_total', help: 'Environments loaded from git objects (only when their tree changed).', labelNames: ['environment'], registers: [registry] }),
+    observes: new Counter({ name: 'stagecoach_environment_observes_total', help: 'Observations of an environment on its engine (deploys and drift checks).', labelNames: ['environment'], registers: [registry] }),
+    applies: new Counter({ name: 'stagecoach_environment_applies_total', help: 'Plans with changes applied to an environment.', labelNames: ['environment'], registers: [registry] }),
     errors: new Counter({ name: 'stagecoach_errors_total', help: 'Errors by scope (environment name or "source").', labelNames: ['scope'], registers: [registry] }),
     setState(environment: string, state: SyncState) {
       for (const s of syncStates) metrics.syncState.set({ environment, state: s }, s === state ? 1 : 0);

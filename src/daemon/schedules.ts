@@ -9,8 +9,6 @@ import type { LoadedEnvironment } from '../manifest/types.js';
 export class Schedules {
   private tasks = new Map<string, { expr: string; task: ScheduledTask }>();
 
-  static readonly kinds = ['sync', 'verify'] as const;
-
   constructor(private readonly onFire: (environment: string, kind: 'sync' | 'verify') => void) {}
 
   update(environments: readonly LoadedEnvironment[]): void {

@@ -13,6 +13,8 @@ export interface Decision {
   revision: string | null;
   service?: string;
   reason: string;
+  /** For verify decisions: how the tests went. */
+  result?: 'passed' | 'failed';
 }
 
 export interface ServiceStatus {
@@ -41,6 +43,10 @@ export interface EnvironmentStatus {
   /** Proposals waiting for a person to merge them. */
   proposals: { branch: string; commit: string; images: string[]; at: string }[];
   lastReconcile: { at: string; durationMs: number; outcome: string } | null;
+  /** Set while a transient failure (engine down, registry unreachable) waits for its retry: milliseconds from \`retryAt\`'s snapshot. */
+  retryingInMs?: number | null;
+  /** When the pending retry runs (ISO time). */
+  retryAt?: string | null;
   /** Newest first, at most 50. */
   decisions: Decision[];
 }
@@ -53,13 +59,8 @@ export interface DaemonStatus {
   environments: EnvironmentStatus[];
 }
 
-const maxDecisions = 50;
+export const maxDecisions = 50;
 
 export function emptyEnvironment(name: string): EnvironmentStatus {
   return { name, state: 'unknown', revision: { desired: null, applied: null, lastGood: null }, services: [], errors: [], blocked: [], gate: null, lastMarker: null, proposals: [], lastReconcile: null, decisions: [] };
-}
-
-export function recordDecision(env: EnvironmentStatus, decision: Decision): void {
-  env.decisions.unshift(decision);
-  env.decisions.length = Math.min(env.decisions.length, maxDecisions);
 }

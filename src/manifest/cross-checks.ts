@@ -30,12 +30,26 @@ function duplicates(services: Located[]): Problem[] {
   return problems;
 }
 
-function unknownDependencies(services: Located[], names: string[]): Problem[] {
+/** container_name is the container's name on the host: two services cannot share one. */
+function sharedContainerNames(services: Located[]): Problem[] {
+  const first = new Map<string, Located>();
+  const problems: Problem[] = [];
+  for (const entry of services) {
+    const name = entry.service.spec.containerName;
+    if (!name) continue;
+    const seen = first.get(name);
+    if (!seen) first.set(name, entry);
+    else problems.push(at(entry.doc, ['container_name'], `container name "${name}" is already used by service "${seen.service.name}"`));
+  }
+  return problems;
+}
+
+function unknownDependencies(services: Located[], names: string[], invalid: readonly string[]): Problem[] {
   const problems: Problem[] = [];
   for (const { doc, service } of services) {
     const raw = doc.value as { depends_on?: unknown };
     Object.keys(service.dependsOn).forEach((dep, i) => {
-      if (names.includes(dep)) return;
+      if (names.includes(dep) || invalid.includes(dep)) return; // an invalid one has its own problems
       const suggestion = didYouMean(dep, names);
       const segments = Array.isArray(raw.depends_on) ? ['depends_on', i] : ['depends_on', dep];
       const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
@@ -124,7 +138,7 @@ function testReferences(services: Located[], env: { doc: ParsedDocument; environ
 }
 
 /** What a schema cannot check: uniqueness, references, cycles, host port clashes. */
-export function crossCheckServices(services: Located[], env: { doc: ParsedDocument; environment: EnvironmentManifest } | undefined): Problem[] {
+export function crossCheckServices(services: Located[], env: { doc: ParsedDocument; environment: EnvironmentManifest } | undefined, invalid: readonly string[] = []): Problem[] {
   const names = [...new Set(services.map((s) => s.service.name))].sort();
-  return [...duplicates(services), ...unknownDependencies(services, names), ...cycles(services), ...portClashes(services), ...testReferences(services, env)];
+  return [...duplicates(services), ...sharedContainerNames(services), ...unknownDependencies(services, names, invalid), ...cycles(services), ...portClashes(services), ...testReferences(services, env)];
 }

@@ -15,7 +15,11 @@ import { didYouMean } from './suggest.js';
 import type { EnvironmentManifest, LoadedEnvironment, ServiceManifest } from './types.js';
 import { manifestKinds } from './types.js';
 import { crossCheckServices } from './cross-checks.js';
+import { activeServices } from './profiles.js';
 import { imageProblem } from './normalize-service.js';
+import { interpolateDocument } from './interpolate-document.js';
+import { environmentPreview, readVariables } from './variables.js';
+import { dataFiles, readBoundFiles, readConfigs } from './read-repo-files.js';
 
 export const environmentsDir = 'environments';
 
@@ -41,6 +45,8 @@ function reporterFor(doc: ParsedDocument, problems: Problem[]): Report {
 function classify(documents: ParsedDocument[], validators: SchemaValidators, problems: Problem[]) {
   const environments: ValidDoc<RawEnvironment>[] = [];
   const services: ValidDoc<RawService>[] = [];
+  /** Services whose document failed its schema: a dependency on one is not "unknown". */
+  const invalidServices: string[] = [];
   let environmentDocs = 0;
   const kinds = manifestKinds.join(' or ');
   for (const doc of documents) {
@@ -62,25 +68,39 @@ function classify(documents: ParsedDocument[], validators: SchemaValidators, pro
     }
     const validate = validators[kind];
     if (kind === 'Environment') environmentDocs++;
+    const serviceName = (value as Record<string, unknown>).name;
+    if (doc.transformFailed) {
+      // Its interpolation problems are reported; validating the uninterpolated text would only add wrong ones.
+      if (typeof serviceName === 'string') invalidServices.push(serviceName);
+      continue;
+    }
     if (!validate(value)) {
-      problems.push(...schemaProblems(validate.errors ?? [], doc));
+      const buildOnly = kind === 'Service' && (value as Record<string, unknown>).build !== undefined && (value as Record<string, unknown>).image === undefined;
+      problems.push(
+        ...schemaProblems(validate.errors ?? [], doc).map((p) =>
+          buildOnly && p.path === '/image' && p.message === 'is required'
+            ? { ...p, message: 'has build but no image: stagecoach does not build images; build and push the image in CI, then name it in image' }
+            : p,
+        ),
+      );
       // The image is checked on its own too, so one run reports it beside the schema problems.
       const image = (value as Record<string, unknown>).image;
       const bad = kind === 'Service' && typeof image === 'string' ? imageProblem(image) : undefined;
       if (bad) reporterFor(doc, problems)(['image'], bad);
+      if (kind === 'Service' && typeof serviceName === 'string') invalidServices.push(serviceName);
       continue;
     }
     if (kind === 'Environment') environments.push({ doc, raw: value as unknown as RawEnvironment });
     else services.push({ doc, raw: value as unknown as RawService });
   }
-  return { environments, services, environmentDocs };
+  return { environments, services, environmentDocs, invalidServices };
 }
 
 async function readEnvFiles(services: ValidDoc<RawService>[], files: RepoFiles, problems: Problem[]) {
   const envFiles = new Map<string, Record<string, string>>();
   for (const { doc, raw } of services) {
     const list = envFileList(raw);
-    for (const [i, envFile] of list.entries()) {
+    for (const [i, { path: envFile, required }] of list.entries()) {
       const where = typeof raw.env_file === 'string' ? ['env_file'] : ['env_file', i];
       const resolved = resolveEnvFile(doc.file, envFile);
       if (resolved === undefined) {
@@ -89,6 +109,7 @@ async function readEnvFiles(services: ValidDoc<RawService>[], files: RepoFiles, 
       }
       if (envFiles.has(resolved)) continue;
       const read = await files.read(resolved);
+      if (!read.ok && !required && read.problem.message === 'does not exist') continue; // compose: required: false skips a missing file
       if (!read.ok) {
         reporterFor(doc, problems)(where, `names ${resolved}, which ${read.problem.message}`);
         continue;
@@ -140,22 +161,36 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
     return { name, problems: [{ file: folder, message: 'has no manifests (*.yaml or *.yml files)' }] };
   }
   const documents: ParsedDocument[] = [];
+  const texts = new Map<string, string>();
   for (const file of manifestFiles) {
     const read = await files.read(file);
-    if (!read.ok) {
-      problems.push(read.problem);
-      continue;
-    }
-    const parsed = parseYamlFile(file, read.text);
+    if (read.ok) texts.set(file, read.text);
+    else problems.push(read.problem);
+  }
+  const variables = await readVariables(files, folder, environmentPreview(texts), problems);
+  for (const [file, text] of texts) {
+    const parsed = parseYamlFile(file, text, { transform: (doc, position) => interpolateDocument(doc, file, variables.scope, position) });
     problems.push(...parsed.problems);
     if (parsed.documents.length === 0 && parsed.problems.length === 0) {
       problems.push({ file, message: 'is empty: expected at least one manifest (kind: Environment or Service)' });
     }
     documents.push(...parsed.documents);
   }
-  const { environments, services: rawServices, environmentDocs } = classify(documents, validators, problems);
+  const data = dataFiles(documents);
+  if (data.size > 0) {
+    const manifestsOnly = documents.filter((d) => !data.has(d.file));
+    documents.splice(0, documents.length, ...manifestsOnly);
+    const kept = problems.filter((p) => !data.has(p.file));
+    problems.splice(0, problems.length, ...kept);
+  }
+  const { environments, services: rawServices, environmentDocs, invalidServices } = classify(documents, validators, problems);
   const env = checkEnvironment(name, folder, environments, environmentDocs, problems);
   const envFiles = await readEnvFiles(rawServices, files, problems);
+  const repoFiles = await readBoundFiles(rawServices as unknown as { doc: ParsedDocument; raw: { volumes?: unknown[] } }[], files);
+  if (env) {
+    const configs = await readConfigs(env.doc, (env.doc.value as { configs?: Record<string, { file?: string; content?: string }> }).configs, files, problems);
+    if (configs) env.environment.configs = configs;
+  }
   const services: { doc: ParsedDocument; service: ServiceManifest }[] = rawServices.map(({ doc, raw }) => ({
     doc,
     service: normalizeService(raw, {
@@ -163,13 +198,16 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
       line: doc.locate([]).line,
       environment: env?.environment,
       envFiles,
+      variables: variables.scope,
+      repoFiles,
       report: reporterFor(doc, problems),
     }),
   }));
-  problems.push(...crossCheckServices(services, env));
+  problems.push(...crossCheckServices(services, env, invalidServices));
+  const active = activeServices(services, env?.environment, problems);
   problems.sort(compareProblems);
   if (problems.length > 0 || !env) return { name, problems };
-  return { name, problems, loaded: { name, environment: env.environment, services: services.map((s) => s.service) } };
+  return { name, problems, loaded: { name, environment: env.environment, services: active.map((s) => s.service) } };
 }
 
 export interface RepoLoad {

@@ -2,6 +2,8 @@ import { regexProblem } from '../policy/regex.js';
 import { parseDuration } from './duration.js';
 import { defaultSecretNames, splitCommand } from './normalize-service.js';
 import type { Report } from './normalize-service.js';
+import { normalizeNetworks } from './environment-networks.js';
+import type { RawNetwork } from './environment-networks.js';
 import type { EnvValue, EnvironmentManifest, PromotionMode, TestSpec } from './types.js';
 
 interface RawTest {
@@ -23,6 +25,9 @@ export interface RawEnvironment {
   tests?: RawTest[];
   verify?: { schedule?: string };
   promotion?: { from?: string; auto?: PromotionMode | false };
+  profiles?: string[];
+  volumes?: Record<string, { external?: boolean; name?: string } | null>;
+  networks?: Record<string, RawNetwork | null>;
 }
 
 export const environmentDefaults = {
@@ -88,5 +93,10 @@ export function normalizeEnvironment(raw: RawEnvironment, file: string, report: 
     tests: (raw.tests ?? []).map((t, i) => normalizeTest(t, i, report)),
     verify: { schedule: raw.verify?.schedule ?? null },
     promotion: { from: raw.promotion?.from ?? null, auto: auto === false ? 'off' : (auto ?? environmentDefaults.promotionAuto) },
+    ...(raw.profiles ? { profiles: [...raw.profiles].sort() } : {}),
+    ...(raw.volumes
+      ? { volumes: Object.fromEntries(Object.entries(raw.volumes).map(([name, v]) => [name, { external: v?.external ?? false, name: v?.name ?? name }])) }
+      : {}),
+    ...(raw.networks ? { networks: normalizeNetworks(raw.name, raw.networks) } : {}),
   };
 }

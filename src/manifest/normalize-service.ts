@@ -8,27 +8,53 @@ import type { LongPort, PortBinding } from './ports.js';
 import { compareBindings, parseLongPort, parseShortPort } from './ports.js';
 import { describeValue } from './problem.js';
 import { parseSize } from './size.js';
-import type { ContainerSpec, DependencyCondition, EnvValue, EnvironmentManifest, Healthcheck, Mount, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
+import type { VariableScope } from './interpolate.js';
+import { refuseFields } from './refusals.js';
+import { normalizeServiceEnvironment } from './service-environment.js';
+import type { RawOptions } from './service-options.js';
+import { normalizeOptions } from './service-options.js';
+import type { RawServiceNetworks } from './service-networks.js';
+import { normalizeServiceNetworks } from './service-networks.js';
+import type { LongVolume } from './service-volumes.js';
+import { normalizeVolumes } from './service-volumes.js';
+import type { FilesContext, RawFileRef, RepoFileRead } from './service-files.js';
+import { normalizeConfigs, normalizeSecrets, repoBind } from './service-files.js';
+import type { ContainerSpec, FileMount, DependencyCondition, EnvironmentManifest, Healthcheck, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
 
 /** Reports a problem at a path inside the document being normalized. */
 export type Report = (segments: (string | number)[], message: string, at?: 'key' | 'value') => void;
 
 /** Raw service document, already checked against service.schema.json. */
-export interface RawService {
+export interface RawService extends RawOptions {
   name: string;
   image: string;
+  build?: unknown;
+  profiles?: string[];
+  mem_limit?: number | string;
+  cpus?: number | string;
+  pids_limit?: number;
+  networks?: RawServiceNetworks;
+  configs?: RawFileRef[];
+  secrets?: RawFileRef[];
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, unknown> | string[];
-  env_file?: string | string[];
+  env_file?: string | (string | { path: string; required?: boolean })[];
   ports?: (string | number | LongPort)[];
-  volumes?: (string | { type: 'volume' | 'bind'; source?: string; target: string; read_only?: boolean })[];
-  healthcheck?: { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string; start_interval?: string; disable?: boolean };
+  volumes?: (string | LongVolume)[];
+  healthcheck?: { test?: string | string[]; interval?: string; timeout?: string; retries?: number | string; start_period?: string; start_interval?: string; disable?: boolean };
   depends_on?: string[] | Record<string, { condition?: DependencyCondition }>;
-  labels?: Record<string, string | number | boolean> | string[];
+  labels?: Record<string, string | number | boolean | null> | string[];
   restart?: string;
-  deploy?: { replicas?: number; update_config?: { order?: UpdateOrder }; resources?: { limits?: { cpus?: number | string; memory?: number | string; pids?: number } } };
-  pull_policy?: PullPolicy;
+  deploy?: {
+    replicas?: number;
+    update_config?: { order?: UpdateOrder };
+    resources?: { limits?: { cpus?: number | string; memory?: number | string; pids?: number }; reservations?: { cpus?: number | string; memory?: number | string } };
+    restart_policy?: { condition?: 'none' | 'on-failure' | 'any'; max_attempts?: number };
+  };
+  pull_policy?: PullPolicy | 'if_not_present' | 'build';
+  scale?: number;
+  container_name?: string;
   stop_grace_period?: string;
   init?: boolean;
 }
@@ -52,6 +78,10 @@ export interface NormalizeContext {
   environment: EnvironmentManifest | undefined;
   /** Parsed env_file contents by repo-relative path (absent when unreadable; already reported). */
   envFiles: ReadonlyMap<string, Record<string, string>>;
+  /** Repo files named by relative binds, read ahead (normalize is synchronous). */
+  repoFiles?: ReadonlyMap<string, RepoFileRead>;
+  /** The environment's interpolation variables (.env), for variables listed without a value. */
+  variables?: VariableScope;
   report: Report;
 }
 
@@ -78,45 +108,9 @@ export function resolveEnvFile(manifestFile: string, envFile: string): string | 
   return resolved.startsWith('../') || resolved === '..' ? undefined : resolved;
 }
 
-export function envFileList(raw: RawService): string[] {
-  return raw.env_file === undefined ? [] : Array.isArray(raw.env_file) ? raw.env_file : [raw.env_file];
-}
-
-function normalizeEnvironment(raw: RawService, ctx: NormalizeContext): Record<string, EnvValue> {
-  const env: Record<string, EnvValue> = {};
-  // RE2: the pattern comes from the repo, so it must not be able to stall the daemon.
-  const secretPattern = compileSafeRegex(ctx.environment?.policy.secretNames ?? defaultSecretNames, { ignoreCase: true });
-  const requireSecret = (name: string, value: EnvValue, where: (string | number)[], source: string) => {
-    if (typeof value === 'string' && value !== '' && secretPattern.ok && secretPattern.regex.test(name)) {
-      ctx.report(where, `must be a secret reference ({ secret: NAME }), not a literal value${source} (got a literal of ${value.length} characters, not shown)`);
-    }
-  };
-  envFileList(raw).forEach((envFile, i) => {
-    const resolved = resolveEnvFile(ctx.file, envFile);
-    const values = resolved === undefined ? undefined : ctx.envFiles.get(resolved);
-    for (const [name, value] of Object.entries(values ?? {})) {
-      requireSecret(name, value, raw.env_file === envFile ? ['env_file'] : ['env_file', i], ` in ${resolved}`);
-      env[name] = value;
-    }
-  });
-  if (Array.isArray(raw.environment)) {
-    raw.environment.forEach((entry, i) => {
-      const eq = entry.indexOf('=');
-      const name = eq < 0 ? entry : entry.slice(0, eq);
-      const value = eq < 0 ? '' : entry.slice(eq + 1);
-      requireSecret(name, value, ['environment', i], '');
-      env[name] = value;
-    });
-  } else if (raw.environment) {
-    for (const [name, value] of Object.entries(raw.environment)) {
-      const normalized: EnvValue =
-        value !== null && typeof value === 'object' ? { secret: (value as { secret: string }).secret } : value === null ? '' : String(value);
-      requireSecret(name, normalized, ['environment', name], '');
-      env[name] = normalized;
-    }
-  }
-  if (secretPattern.ok) secretPattern.regex.dispose(); // re2-wasm's heap is not garbage-collected
-  return env;
+export function envFileList(raw: RawService): { path: string; required: boolean }[] {
+  const items = raw.env_file === undefined ? [] : Array.isArray(raw.env_file) ? raw.env_file : [raw.env_file];
+  return items.map((item) => (typeof item === 'string' ? { path: item, required: true } : { path: item.path, required: item.required ?? true }));
 }
 
 function normalizePorts(raw: RawService, report: Report): PortBinding[] {
@@ -127,58 +121,6 @@ function normalizePorts(raw: RawService, report: Report): PortBinding[] {
     else bindings.push(...result.bindings);
   });
   return bindings.sort(compareBindings);
-}
-
-function isHostPath(source: string): boolean {
-  return source.startsWith('/') || source.startsWith('.') || source.startsWith('~');
-}
-
-function normalizeVolumes(raw: RawService, ctx: NormalizeContext): Mount[] {
-  const mounts: Mount[] = [];
-  const allowed = ctx.environment?.policy.bindMounts ?? [];
-  (raw.volumes ?? []).forEach((volume, i) => {
-    let mount: Mount;
-    if (typeof volume === 'string') {
-      const parts = volume.split(':');
-      if (parts.length === 1) mount = { type: 'volume', source: null, target: parts[0]!, readOnly: false };
-      else if (parts.length <= 3 && (parts[2] === undefined || parts[2] === 'ro' || parts[2] === 'rw')) {
-        mount = { type: isHostPath(parts[0]!) ? 'bind' : 'volume', source: parts[0]!, target: parts[1]!, readOnly: parts[2] === 'ro' };
-      } else {
-        ctx.report(['volumes', i], `is not a valid volume: expected SOURCE:TARGET[:ro|rw] or TARGET (got ${describeValue(volume)})`);
-        return;
-      }
-    } else {
-      mount = { type: volume.type, source: volume.source ?? null, target: volume.target, readOnly: volume.read_only ?? false };
-    }
-    if (!mount.target.startsWith('/')) {
-      ctx.report(['volumes', i], `target must be an absolute path in the container (got ${describeValue(mount.target)})`);
-      return;
-    }
-    if (mount.type === 'volume' && mount.source !== null && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(mount.source)) {
-      ctx.report(['volumes', i], `volume name must be letters, digits, '_', '.', '-' (got ${describeValue(mount.source)})`);
-      return;
-    }
-    if (mount.type === 'bind') {
-      const source = mount.source ?? '';
-      if (!source.startsWith('/')) {
-        ctx.report(['volumes', i], `bind mount source must be an absolute host path (got ${describeValue(source)})`);
-        return;
-      }
-      const normalized = path.posix.normalize(source);
-      const permitted = allowed.some((prefix) => {
-        const p = path.posix.normalize(prefix).replace(/\/$/, '');
-        return normalized === p || normalized.startsWith(`${p}/`);
-      });
-      if (!permitted) {
-        const policy = allowed.length ? `allowed: ${allowed.join(', ')}` : 'allowed: none';
-        ctx.report(['volumes', i], `bind mount of host path ${normalized} is not allowed by this environment's policy.bindMounts (${policy})`);
-        return;
-      }
-      mount = { ...mount, source: normalized };
-    }
-    mounts.push(mount);
-  });
-  return mounts.sort((a, b) => a.target.localeCompare(b.target));
 }
 
 function durationOr(value: string | undefined, fallback: number): number {
@@ -192,7 +134,7 @@ function normalizeHealthcheck(raw: RawService, report: Report): Healthcheck | nu
   const timings = {
     intervalMs: durationOr(hc.interval, d.intervalMs),
     timeoutMs: durationOr(hc.timeout, d.timeoutMs),
-    retries: hc.retries ?? d.retries,
+    retries: hc.retries === undefined ? d.retries : Number(hc.retries),
     startPeriodMs: durationOr(hc.start_period, d.startPeriodMs),
     startIntervalMs: durationOr(hc.start_interval, d.startIntervalMs),
   };
@@ -216,7 +158,7 @@ function normalizeLabels(raw: RawService, report: Report): Record<string, string
         const eq = entry.indexOf('=');
         return [eq < 0 ? entry : entry.slice(0, eq), eq < 0 ? '' : entry.slice(eq + 1), ['labels', i]];
       })
-    : Object.entries(raw.labels ?? {}).map(([k, v]) => [k, String(v), ['labels', k]]);
+    : Object.entries(raw.labels ?? {}).map(([k, v]) => [k, v === null ? '' : String(v), ['labels', k]]);
   for (const [key, value, where] of entries) {
     if (key.startsWith('io.stagecoach.')) report(where, `uses the reserved prefix io.stagecoach. (got ${describeValue(key)})`, 'key');
     else labels[key] = value;
@@ -236,12 +178,32 @@ function normalizeDependsOn(raw: RawService): Record<string, DependencyCondition
 
 function normalizeResources(raw: RawService, report: Report): ContainerSpec['resources'] {
   const limits = raw.deploy?.resources?.limits ?? {};
-  const cpus = limits.cpus === undefined ? null : Number(limits.cpus);
-  const memory = limits.memory === undefined ? null : (parseSize(limits.memory) ?? null);
-  if (limits.memory !== undefined && memory !== null && memory < 4 * 1024 * 1024) {
-    report(['deploy', 'resources', 'limits', 'memory'], `must be at least 4m (got ${describeValue(limits.memory)})`);
+  const cpuText = limits.cpus ?? raw.cpus;
+  const cpus = cpuText === undefined ? null : Number(cpuText);
+  const memoryText = limits.memory ?? raw.mem_limit;
+  const memoryWhere = limits.memory !== undefined ? ['deploy', 'resources', 'limits', 'memory'] : ['mem_limit'];
+  const memory = memoryText === undefined ? null : (parseSize(memoryText) ?? null);
+  if (memoryText !== undefined && memory === null) report(memoryWhere, `is not a size like 256m or 1GiB (got ${describeValue(memoryText)})`);
+  if (memoryText !== undefined && memory !== null && memory < 4 * 1024 * 1024) {
+    report(memoryWhere, `must be at least 4m (got ${describeValue(memoryText)})`);
   }
-  return { nanoCpus: cpus === null ? null : Math.round(cpus * 1e9), memoryBytes: memory, pids: limits.pids ?? null };
+  const pids = limits.pids ?? (raw.pids_limit !== undefined && raw.pids_limit > 0 ? raw.pids_limit : null);
+  return { nanoCpus: cpus === null ? null : Math.round(cpus * 1e9), memoryBytes: memory, pids };
+}
+
+/** restart wins; else deploy.restart_policy as compose maps it; else our default. */
+function restartPolicy(raw: RawService): string {
+  if (raw.restart !== undefined) return raw.restart;
+  const policy = raw.deploy?.restart_policy;
+  if (!policy) return serviceDefaults.restart;
+  switch (policy.condition ?? 'any') {
+    case 'none':
+      return 'no';
+    case 'on-failure':
+      return policy.max_attempts ? `on-failure:${policy.max_attempts}` : 'on-failure';
+    default:
+      return 'always';
+  }
 }
 
 /** Raw service document → the normalized manifest with its spec hash. Problems go to ctx.report. */
@@ -251,6 +213,8 @@ export function imageProblem(image: string): string | undefined {
 }
 
 export function normalizeService(raw: RawService, ctx: NormalizeContext): ServiceManifest {
+  const filesCtx: FilesContext = { file: ctx.file, environment: ctx.environment, repoFiles: ctx.repoFiles ?? new Map(), report: ctx.report, contents: {} };
+  const repoFiles: FileMount[] = [];
   const image = parseImageRef(raw.image);
   const problem = imageProblem(raw.image);
   if (problem) ctx.report(['image'], problem);
@@ -259,29 +223,45 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
     image: image.ok ? canonicalImage(image.ref) : raw.image,
     command: splitCommand(raw.command, ['command'], ctx.report),
     entrypoint: splitCommand(raw.entrypoint, ['entrypoint'], ctx.report),
-    environment: normalizeEnvironment(raw, ctx),
+    environment: normalizeServiceEnvironment(raw, ctx),
     ports,
-    volumes: normalizeVolumes(raw, ctx),
+    volumes: normalizeVolumes(raw.volumes, ctx.environment, ctx.report, (source, target, readOnly, where) => {
+      const file = repoBind(source, target, readOnly, where, filesCtx);
+      if (file) repoFiles.push(file);
+    }),
     healthcheck: normalizeHealthcheck(raw, ctx.report),
     labels: normalizeLabels(raw, ctx.report),
-    restart: raw.restart ?? serviceDefaults.restart,
+    restart: restartPolicy(raw),
     resources: normalizeResources(raw, ctx.report),
     stopGraceMs: durationOr(raw.stop_grace_period, serviceDefaults.stopGraceMs),
     init: raw.init ?? false,
   };
+  const options = normalizeOptions(raw, ctx.report);
+  if (options) spec.options = options;
+  const files = [...repoFiles, ...normalizeConfigs(raw.configs, filesCtx), ...normalizeSecrets(raw.secrets, filesCtx)].sort((a, b) => a.target.localeCompare(b.target));
+  if (files.length) spec.files = files;
+  const networks = normalizeServiceNetworks(raw.networks, ctx.environment, ctx.report);
+  if (networks) spec.networks = networks;
+  refuseFields(raw as unknown as Record<string, unknown>, ctx.report);
+  if (raw.container_name !== undefined) spec.containerName = raw.container_name;
   const fixedHostPort = ports.some((p) => p.published !== null);
+  const fixedName = raw.container_name !== undefined;
   const asked = raw.deploy?.update_config?.order;
-  const updateOrder: UpdateOrder = fixedHostPort ? 'stop-first' : (asked ?? serviceDefaults.updateOrder);
+  const updateOrder: UpdateOrder = fixedHostPort || fixedName ? 'stop-first' : (asked ?? serviceDefaults.updateOrder);
   return {
     name: raw.name,
     file: ctx.file,
     line: ctx.line,
     spec,
     specHash: specHash(spec),
-    replicas: raw.deploy?.replicas ?? serviceDefaults.replicas,
+    replicas: raw.deploy?.replicas ?? raw.scale ?? serviceDefaults.replicas,
     updateOrder,
-    updateOrderForced: fixedHostPort && asked !== 'stop-first',
+    updateOrderForced: (fixedHostPort || fixedName) && asked !== 'stop-first',
+    ...((fixedHostPort || fixedName) && asked !== 'stop-first' ? { updateOrderReason: fixedHostPort ? 'stop-first: a fixed host port is published' : 'stop-first: container_name gives one live container the name' } : {}),
     dependsOn: normalizeDependsOn(raw),
-    pullPolicy: raw.pull_policy ?? serviceDefaults.pullPolicy,
+    pullPolicy: raw.pull_policy === undefined || raw.pull_policy === 'if_not_present' || raw.pull_policy === 'build' ? serviceDefaults.pullPolicy : raw.pull_policy,
+    ...(files.length ? { fileContents: filesCtx.contents } : {}),
+    ...(raw.build === undefined ? {} : { notes: [`has build: stagecoach does not build images; it pulls ${spec.image} (build and push it in CI)`] }),
+    ...(raw.profiles?.length ? { profiles: [...raw.profiles].sort() } : {}),
   };
 }

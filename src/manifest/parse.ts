@@ -10,8 +10,15 @@ export interface ParsedDocument {
   /** 0-based index of the document in its file. */
   index: number;
   value: unknown;
+  /** The transform (interpolation) reported problems: the value is not fit to validate. */
+  transformFailed?: boolean;
   /** Line and column of the node at a path (or of the deepest ancestor that exists). */
   locate(path: readonly (string | number)[], at?: 'key' | 'value'): { line: number; column: number };
+}
+
+export interface ParseOptions {
+  /** Runs on each well-formed document before aliases and merge keys expand (compose interpolation). */
+  transform?: (doc: Document, position: (offset: number) => { line: number; column: number }) => Problem[];
 }
 
 export interface ParseResult {
@@ -27,7 +34,7 @@ function cleanMessage(message: string): string {
  * Parses every document of a YAML file safely: duplicate keys, unknown tags
  * (`!!js/function` and friends stay inert) and alias bombs are problems, not values.
  */
-export function parseYamlFile(file: string, text: string): ParseResult {
+export function parseYamlFile(file: string, text: string, options: ParseOptions = {}): ParseResult {
   const lineCounter = new LineCounter();
   const position = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
@@ -37,7 +44,8 @@ export function parseYamlFile(file: string, text: string): ParseResult {
   const documents: ParsedDocument[] = [];
   let parsed: ReturnType<typeof parseAllDocuments>;
   try {
-    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: false, schema: 'core', merge: false });
+    // uniqueKeys off: duplicateKeys() below does the same check in linear time.
+    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: false, schema: 'core', merge: true });
   } catch (error) {
     return { documents, problems: [{ file, message: `YAML cannot be parsed: ${(error as Error).message}` }] };
   }
@@ -52,6 +60,8 @@ export function parseYamlFile(file: string, text: string): ParseResult {
       problems.push({ file, ...where, message: issue.code === 'DUPLICATE_KEY' || issue.code === 'TAG_RESOLVE_FAILED' ? message : `YAML syntax error: ${message}` });
     }
     if (issues.length > 0 || doc.contents === null) return;
+    const transformed = options.transform?.(doc, position) ?? [];
+    problems.push(...transformed);
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount });
@@ -63,7 +73,7 @@ export function parseYamlFile(file: string, text: string): ParseResult {
       return;
     }
     if (value === null || value === undefined) return; // an empty document between --- markers
-    documents.push({ file, index, value, locate: (path, at = 'value') => locateIn(doc, path, at, position) });
+    documents.push({ file, index, value, ...(transformed.length ? { transformFailed: true } : {}), locate: (path, at = 'value') => locateIn(doc, path, at, position) });
   });
   return { documents, problems };
 }
@@ -82,7 +92,7 @@ function duplicateKeys(doc: Document): { code: 'DUPLICATE_KEY'; pos: [number, nu
       const seen = new Set<string>();
       for (const pair of node.items) {
         const key = pair.key;
-        if (isScalar(key)) {
+        if (isScalar(key) && key.value !== '<<') {
           const id = `${typeof key.value}:${String(key.value)}`;
           if (seen.has(id)) found.push({ code: 'DUPLICATE_KEY', pos: [key.range?.[0] ?? 0, key.range?.[1] ?? 0], message: 'duplicate key' });
           seen.add(id);

@@ -1,4 +1,4 @@
-export const protocols = ['tcp', 'udp'] as const;
+export const protocols = ['tcp', 'udp', 'sctp'] as const;
 export type Protocol = (typeof protocols)[number];
 
 /** One container port published (or only exposed) on the host; ranges are expanded. */
@@ -12,7 +12,7 @@ export interface PortBinding {
 }
 
 export interface LongPort {
-  target: number;
+  target: number | string;
   published?: number | string;
   host_ip?: string;
   protocol?: Protocol;
@@ -60,8 +60,8 @@ export function parseShortPort(input: string | number): PortResult {
   const slash = text.lastIndexOf('/');
   if (slash >= 0) {
     const proto = text.slice(slash + 1).toLowerCase();
-    if (proto !== 'tcp' && proto !== 'udp') return { ok: false, reason: `protocol "${proto}" is not tcp or udp` };
-    protocol = proto;
+    if (!(protocols as readonly string[]).includes(proto)) return { ok: false, reason: `protocol "${proto}" is not tcp, udp or sctp` };
+    protocol = proto as Protocol;
     text = text.slice(0, slash);
   }
   let hostIp = '';
@@ -90,6 +90,7 @@ export function parseShortPort(input: string | number): PortResult {
 
 export function parseLongPort(port: LongPort): PortResult {
   const published = port.published === undefined ? '' : String(port.published);
+  if ((port as { mode?: string }).mode === 'ingress') return { ok: false, reason: 'mode ingress is the Swarm routing mesh; a single engine publishes in host mode (omit mode)' };
   const hostIp = port.host_ip ?? '';
   if (hostIp !== '' && !isIp(hostIp)) return { ok: false, reason: `host_ip "${hostIp}" is not an IP address` };
   return expand(hostIp, published, String(port.target), port.protocol ?? 'tcp');

@@ -21,11 +21,55 @@ export interface SecretRef {
 export type EnvValue = string | SecretRef;
 
 export interface Mount {
-  type: 'volume' | 'bind';
-  /** Volume name or host path; null for an anonymous volume. */
+  type: 'volume' | 'bind' | 'tmpfs';
+  /** Volume name or host path; null for an anonymous volume or a tmpfs. */
   source: string | null;
   target: string;
   readOnly: boolean;
+  /** SELinux relabel (:z shared, :Z private); only set when asked. */
+  selinux?: 'z' | 'Z';
+  /** Volume: do not copy the image's content into a new volume. */
+  noCopy?: true;
+  /** Bind propagation, when asked. */
+  propagation?: string;
+  /** tmpfs size in bytes and mode, when asked. */
+  tmpfsBytes?: number;
+  tmpfsMode?: number;
+  /** An existing volume joined as is (compose external: true), not one of the environment's. */
+  external?: true;
+}
+
+/**
+ * Container options beyond the basics, each set only when the manifest sets it,
+ * so that adding an option to stagecoach never changes the hash of a service that does not use it.
+ */
+export interface ContainerOptions {
+  user?: string;
+  workingDir?: string;
+  hostname?: string;
+  domainname?: string;
+  readOnly?: boolean;
+  tmpfs?: Record<string, string>;
+  ulimits?: Record<string, { soft: number; hard: number }>;
+  shmBytes?: number;
+  logging?: { driver: string; options: Record<string, string> };
+  stopSignal?: string;
+  extraHosts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  stdinOpen?: boolean;
+  tty?: boolean;
+  platform?: string;
+  /** "3000/tcp" keys: exposed, not published. */
+  expose?: string[];
+  memoryReservationBytes?: number;
+  cpuShares?: number;
+  groupAdd?: string[];
+  memorySwapBytes?: number;
+  cpusetCpus?: string;
+  cpuQuota?: number;
+  cpuPeriod?: number;
 }
 
 export interface Healthcheck {
@@ -58,6 +102,44 @@ export interface ContainerSpec {
   stopGraceMs: number;
   /** docker run --init */
   init: boolean;
+  /** Present only when the manifest sets one of them. */
+  options?: ContainerOptions;
+  /** compose container_name: the container's name instead of <environment>-<service>. */
+  containerName?: string;
+  /** Files copied in at create (repo files, configs, secrets); only when set. */
+  files?: FileMount[];
+  /** Networks joined besides (or aliases on) the default one, by their environment-level key; only when set. */
+  networks?: Record<string, NetworkAttachment>;
+}
+
+export interface NetworkDefinition {
+  /** The Docker network name: stagecoach-<env>-<key>, or the external name. */
+  name: string;
+  external: boolean;
+  internal: boolean;
+  driverOpts: Record<string, string>;
+  labels: Record<string, string>;
+  subnets: { subnet: string; gateway?: string; ipRange?: string }[];
+}
+
+/** A file copied into the container at create: from the repo, a config, or a secret resolved on the daemon host. */
+export interface FileMount {
+  target: string;
+  mode: number;
+  uid?: number;
+  gid?: number;
+  /** Repo path, config:<name> or secret:<name>: for messages. */
+  from: string;
+  /** Content hash (repo files and configs), so a changed file replaces the container. */
+  sha256?: string;
+  /** Secret name, resolved at create; its value is never hashed into a label. */
+  secret?: string;
+}
+
+/** How one service joins one network. */
+export interface NetworkAttachment {
+  aliases?: string[];
+  ipv4Address?: string;
 }
 
 export interface ServiceManifest {
@@ -71,8 +153,16 @@ export interface ServiceManifest {
   updateOrder: UpdateOrder;
   /** Whether stop-first was forced by a fixed host port rather than asked for. */
   updateOrderForced: boolean;
+  /** Why the order was forced, for plan. */
+  updateOrderReason?: string;
   dependsOn: Record<string, DependencyCondition>;
   pullPolicy: PullPolicy;
+  /** Things plan tells the reader (e.g. that the daemon does not build). */
+  notes?: string[];
+  /** Contents of repo files and configs by target path (secrets are resolved at create). */
+  fileContents?: Record<string, string>;
+  /** Compose profiles; the service deploys only when the environment activates one. Empty: always. */
+  profiles?: string[];
 }
 
 export interface HttpTest {
@@ -108,6 +198,14 @@ export interface EnvironmentManifest {
   target: { docker: string | null; tls: { ca: string; cert: string; key: string } | null };
   sync: { auto: boolean; prune: boolean; selfHeal: boolean; schedule: string | null };
   policy: { bindMounts: string[]; secretNames: string };
+  /** Compose profiles active in this environment. */
+  profiles?: string[];
+  /** Configs defined at environment level, with their content. */
+  configs?: Record<string, { content: string }>;
+  /** Networks defined at environment level (besides the default one). */
+  networks?: Record<string, NetworkDefinition>;
+  /** Volumes defined at environment level: external ones are joined by their own name. */
+  volumes?: Record<string, { external: boolean; name: string }>;
   tests: TestSpec[];
   verify: { schedule: string | null };
   promotion: { from: string | null; auto: PromotionMode };

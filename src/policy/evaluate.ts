@@ -37,6 +37,8 @@ function secretProblems(env: LoadedEnvironment, grant: ResolvedGrant): Problem[]
     problems.push({ file, path: where, message: `reads secret ${name}, which the operator does not allow environment ${env.name} to read (allow it in the daemon settings: ${grant.setting}.secrets; allowed now: ${grant.secrets.join(', ') || 'none'})` });
   };
   for (const s of env.services) for (const name of secretRefs(s.spec.environment)) check(name, s.file, '/environment');
+  // Compose `secrets:` (files under /run/secrets) read the same secrets directory: the same grant.
+  for (const s of env.services) for (const f of s.spec.files ?? []) if (f.secret) check(f.secret, s.file, '/secrets');
   env.environment.tests.forEach((t, i) => {
     for (const name of t.container ? secretRefs(t.container.environment) : []) check(name, env.environment.file, `/tests/${i}/container/environment`);
   });

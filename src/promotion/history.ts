@@ -1,4 +1,4 @@
-import { gitIn } from '../source/git.js';
+import type { GitReader } from '../git/ports.js';
 import { markerPath, parseTrailers } from './marker.js';
 
 export const historyKinds = ['marker', 'rollback', 'promotion', 'change'] as const;
@@ -17,20 +17,16 @@ export interface HistoryEntry {
 }
 
 /** Deploy-relevant commits of one environment, newest first: its manifest changes, promotions, rollbacks and markers. */
-export async function environmentHistory(dir: string, env: string, limit = 50): Promise<HistoryEntry[]> {
-  const out = await gitIn(dir).raw(['log', `-n${limit}`, '--format=%H%x1f%aI%x1f%an <%ae>%x1f%s%x1f%(trailers:only,unfold)%x1e', '--', markerPath(env), `environments/${env}`]);
-  return out
-    .split('\x1e')
-    .map((r) => r.replace(/^\n/, ''))
-    .filter(Boolean)
-    .map((record) => {
-      const [commit = '', at = '', author = '', subject = '', trailers = ''] = record.split('\x1f');
-      const marker = parseTrailers(trailers);
-      if (marker && marker.environment === env) {
-        const tests = /(\d+\/\d+) tests/.exec(subject)?.[1];
-        return { commit, at, author, subject, kind: 'marker' as const, revision: marker.revision, result: marker.result, ...(tests ? { tests } : {}) };
-      }
-      const kind: HistoryKind = /^Stagecoach-Rollback-To: /m.test(trailers) ? 'rollback' : /^Stagecoach-Promote-To: /m.test(trailers) ? 'promotion' : 'change';
-      return { commit, at, author, subject, kind };
-    });
+export async function environmentHistory(git: Pick<GitReader, 'log'>, env: string, limit = 50, revision = 'HEAD'): Promise<HistoryEntry[]> {
+  const entries = await git.log({ revision, paths: [markerPath(env), `environments/${env}`], limit });
+  return entries.map(({ commit, authorDate: at, author: name, email, subject, trailers }) => {
+    const author = `${name} <${email}>`;
+    const marker = parseTrailers(trailers);
+    if (marker && marker.environment === env) {
+      const tests = /(\d+\/\d+) tests/.exec(subject)?.[1];
+      return { commit, at, author, subject, kind: 'marker' as const, revision: marker.revision, result: marker.result, ...(tests ? { tests } : {}) };
+    }
+    const kind: HistoryKind = /^Stagecoach-Rollback-To: /m.test(trailers) ? 'rollback' : /^Stagecoach-Promote-To: /m.test(trailers) ? 'promotion' : 'change';
+    return { commit, at, author, subject, kind };
+  });
 }

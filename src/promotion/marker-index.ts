@@ -1,5 +1,4 @@
-import type { SimpleGit } from 'simple-git';
-import { gitIn } from '../source/git.js';
+import type { GitReader } from '../git/ports.js';
 import { parseTrailers } from './marker.js';
 import type { MarkerTrailers } from './marker.js';
 import type { SignatureVerdict } from './signing.js';
@@ -26,8 +25,6 @@ interface EnvIndex {
   passingByDigest: Map<string, MarkerRef>;
 }
 
-const format = '%H%x1f%cI%x1f%an%x1f%(trailers:only,unfold)%x1e';
-
 /**
  * Every marker commit of the config repo, indexed by environment, image and
  * digest. Built once from `git log -- promotions/`, then extended with only
@@ -38,33 +35,32 @@ export class MarkerIndex {
   private last: string | null = null;
   private envs = new Map<string, EnvIndex>();
   private ignoredByEnv = new Map<string, IgnoredMarker[]>();
-  private readonly git: SimpleGit;
-
   constructor(
-    dir: string,
+    private readonly git: Pick<GitReader, 'log' | 'isAncestor'>,
     private readonly verify?: MarkerVerifier,
-  ) {
-    this.git = gitIn(dir);
+  ) {}
+
+  /** The revision the index was last refreshed to. */
+  get revision(): string | null {
+    return this.last;
   }
 
-  /** Reads marker commits since the last refresh (all of them the first time, or after history was rewritten). Returns how many were read. */
-  async refresh(): Promise<number> {
-    const head = (await this.git.revparse(['HEAD'])).trim();
+  /**
+   * Reads marker commits up to `head` since the last refresh (all of them the
+   * first time, or after history was rewritten). Returns how many were read.
+   */
+  async refresh(head: string): Promise<number> {
     if (head === this.last) return 0;
-    // Not `merge-base --is-ancestor`: simple-git resolves on its silent exit 1, so a rewrite would go unnoticed.
-    if (this.last && (await this.git.raw(['merge-base', this.last, head]).catch(() => '')).trim() !== this.last) {
+    if (this.last && !(await this.git.isAncestor(this.last, head))) {
       this.last = null;
       this.envs = new Map();
       this.ignoredByEnv = new Map();
     }
-    const range = this.last ? `${this.last}..${head}` : head;
-    const out = await this.git.raw(['log', '--reverse', `--format=${format}`, range, '--', 'promotions/']);
+    const entries = await this.git.log({ revision: head, ...(this.last ? { since: this.last } : {}), paths: ['promotions/'], reverse: true });
     const refs: MarkerRef[] = [];
-    for (const record of out.split('\x1e')) {
-      const [commit, at, author, trailers] = record.replace(/^\n/, '').split('\x1f');
-      if (!commit || trailers === undefined) continue;
-      const parsed = parseTrailers(trailers);
-      if (parsed) refs.push({ ...parsed, commit, at: at ?? '', author: author ?? '' });
+    for (const entry of entries) {
+      const parsed = parseTrailers(entry.trailers);
+      if (parsed) refs.push({ ...parsed, commit: entry.commit, at: entry.committerDate, author: entry.author });
     }
     // Trailers anyone can write: with a verifier, only a marker signed by a key the operator trusts counts.
     const verdicts = this.verify ? await this.verify(refs.map((r) => r.commit)) : undefined;

@@ -1,4 +1,4 @@
-import { gitIn } from '../source/git.js';
+import { gitIn } from '../git/git-cli.js';
 
 /** The keys the operator trusts, from the daemon settings (never from the repo). */
 export interface TrustedKeys {
@@ -66,16 +66,4 @@ export async function commitSignatures(dir: string, commits: readonly string[], 
     if (commit) verdicts.set(commit, judgeSignature({ status, fingerprint: fingerprint || keyId, signer }, keys));
   }
   return verdicts;
-}
-
-/** Makes every commit the daemon writes in its clone (markers, promotions, their rebases; worktrees share it) an SSH-signed one. */
-export async function configureSigning(dir: string, key: string | undefined): Promise<void> {
-  const git = gitIn(dir);
-  if (!key) {
-    for (const name of ['commit.gpgSign', 'gpg.format', 'user.signingKey']) await git.raw(['config', '--local', '--unset-all', name]).catch(() => undefined);
-    return;
-  }
-  await git.raw(['config', '--local', 'gpg.format', 'ssh']);
-  await git.raw(['config', '--local', 'user.signingKey', key]);
-  await git.raw(['config', '--local', 'commit.gpgSign', 'true']);
 }

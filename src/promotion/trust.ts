@@ -24,3 +24,15 @@ export async function headRefusal(dir: string, head: string, trust: CommitTrust 
   if (verdict?.trusted) return undefined;
   return `head commit ${head.slice(0, 7)} is ${verdict ? verdict.why : 'not readable'}; trust.requireSignedHead deploys only commits signed by the operator's keys`;
 }
+
+/** What the daemon asks of the trust settings, bound to its clone by the composition root (fakes in unit tests). */
+export interface TrustHooks {
+  /** Checks marker signatures; undefined = every marker counts. */
+  verifyMarkers?: MarkerVerifier;
+  /** Why the followed head may not deploy, or undefined when it may. */
+  headRefusal(head: string): Promise<string | undefined>;
+}
+
+export function trustHooks(dir: string, trust: CommitTrust | undefined): TrustHooks {
+  return { verifyMarkers: markerVerifier(dir, trust), headRefusal: (head) => headRefusal(dir, head, trust) };
+}

@@ -3,6 +3,7 @@ import { networkName, volumeName } from '../runtime/labels.js';
 import type { ApplyContext, ApplyOptions } from './apply-context.js';
 import { defaultReady } from './apply-context.js';
 import { managedLabels } from './container-spec.js';
+import { ensureEnvironmentNetworks, pruneEnvironmentNetworks } from './networks.js';
 import type { ActionResult } from './rollout.js';
 import { runAction } from './rollout.js';
 import type { Action, Plan, RecoveryStep } from './types.js';
@@ -61,7 +62,8 @@ async function prepare(ctx: ApplyContext, actions: Action[]): Promise<void> {
   const env = ctx.environment;
   if (!actions.some((a) => a.kind === 'create' || a.kind === 'replace' || a.kind === 'restart')) return;
   await ctx.runtime.ensureNetwork(networkName(env.name), managedLabels(env.name));
-  const volumes = new Set(env.services.flatMap((s) => s.spec.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)));
+  await ensureEnvironmentNetworks(ctx.runtime, env);
+  const volumes = new Set(env.services.flatMap((s) => s.spec.volumes.filter((v) => v.type === 'volume' && v.source && !v.external).map((v) => v.source!)));
   for (const volume of volumes) await ctx.runtime.ensureVolume(volumeName(env.name, volume), managedLabels(env.name));
 }
 
@@ -131,5 +133,6 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
     }
   }
   const outcome = results.every((r) => r.outcome === 'ok') && recovery.every((r) => r.ok) ? 'converged' : 'failed';
+  if (outcome === 'converged' && options.environment.environment.sync.prune) await pruneEnvironmentNetworks(ctx.runtime, options.environment, log);
   return { environment: plan.environment, revision: plan.revision, outcome, recovery, results };
 }

@@ -37,7 +37,11 @@ export function diffSpecs(from: ContainerSpec, to: ContainerSpec): FieldChange[]
     ['init', from.init, to.init],
     ['deploy.resources.limits', from.resources, to.resources],
     ['stop_grace_period', `${from.stopGraceMs}ms`, `${to.stopGraceMs}ms`],
+    ['networks', from.networks, to.networks],
+    // Files by target and content hash: never their content (a secret's value is not in the spec at all).
+    ['files', from.files?.map((f) => `${f.target}${f.sha256 ? `@${f.sha256.slice(7, 19)}` : ''}`), to.files?.map((f) => `${f.target}${f.sha256 ? `@${f.sha256.slice(7, 19)}` : ''}`)],
   ];
+  changes.push(...mapChanges("options", (from.options ?? {}) as Record<string, unknown>, (to.options ?? {}) as Record<string, unknown>, (v) => stableStringify(v)));
   for (const [field, a, b] of simple) {
     if (stableStringify(a) !== stableStringify(b)) changes.push({ field, from: show(a), to: show(b) });
   }

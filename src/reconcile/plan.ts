@@ -47,16 +47,16 @@ function planReplica(desired: ServiceManifest, replica: number, c: ObservedConta
   const base = { service: desired.name, replica, image: desired.spec.image, step };
   if (!c) {
     const reason = replica === 1 ? 'missing: no container for this service' : `missing: no container for replica ${replica}`;
-    return { ...base, kind: 'create', reasons: [reason] };
+    return { ...base, kind: 'create', reasons: [reason, ...(desired.notes ?? [])] };
   }
   const container = { id: c.id, name: c.name };
   const graceMs = c.spec?.stopGraceMs;
   const order = desired.updateOrder;
-  const orderReason = desired.updateOrderForced ? ['stop-first: a fixed host port is published'] : [];
+  const orderReason = desired.updateOrderForced ? [desired.updateOrderReason ?? 'stop-first: a fixed host port is published'] : [];
   if (c.specHash !== desired.specHash) {
     const changes = c.spec ? diffSpecs(c.spec, desired.spec) : [];
     const reasons = changes.length > 0 ? [`spec changed: ${changes.map((x) => x.field).join(', ')}`] : ['spec hash differs (the running container predates this version of stagecoach)'];
-    return { ...base, kind: 'replace', container, graceMs, fromImage: c.image, changes, reasons: [...reasons, ...orderReason], order };
+    return { ...base, kind: 'replace', container, graceMs, fromImage: c.image, changes, reasons: [...reasons, ...orderReason, ...(desired.notes ?? [])], order };
   }
   const localId = actual.images[desired.spec.image];
   if (localId && c.imageId && localId !== c.imageId) {
@@ -114,5 +114,5 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
 }
 
 export function nameFor(env: string, service: ServiceManifest, replica: number): string {
-  return containerName(env, service.name, replica, service.replicas);
+  return service.spec.containerName ?? containerName(env, service.name, replica, service.replicas);
 }

@@ -1,5 +1,5 @@
 import type { ServiceManifest } from '../manifest/types.js';
-import { DeployError } from '../errors.js';
+import { DeployError, isStagecoachError } from '../errors.js';
 import { slotSuffix } from '../runtime/labels.js';
 import type { ApplyContext } from './apply-context.js';
 import { buildCreate } from './container-spec.js';
@@ -17,6 +17,8 @@ export interface ActionResult {
   /** The failing container's last output lines. */
   logTail?: string;
   durationMs: number;
+  /** The failure may pass if retried as is (engine or registry unreachable): the daemon retries with backoff. */
+  transient?: boolean;
 }
 
 function errorText(error: unknown): string {
@@ -33,9 +35,9 @@ async function ensureImage(ctx: ApplyContext, service: ServiceManifest, replica:
   }
   ctx.emit(service.name, replica, 'pulling', `pulling ${image}`);
   try {
-    await ctx.runtime.pullImage(image);
+    await ctx.runtime.pullImage(image, undefined, service.spec.options?.platform);
   } catch (error) {
-    throw new DeployError(`image ${image} is not present on ${ctx.runtime.host} and could not be pulled: ${errorText(error)}`, { cause: error });
+    throw new DeployError(`image ${image} is not present on ${ctx.runtime.host} and could not be pulled: ${errorText(error)}`, { cause: error, transient: isStagecoachError(error) && error.transient });
   }
 }
 
@@ -149,6 +151,6 @@ export async function runAction(ctx: ApplyContext, action: Action): Promise<Acti
     }
     return finish({ outcome: 'ok', message: action.reasons.join('; ') });
   } catch (error) {
-    return finish({ outcome: 'failed', message: errorText(error) });
+    return finish({ outcome: 'failed', message: errorText(error), transient: isStagecoachError(error) && error.transient });
   }
 }

@@ -2,10 +2,11 @@ import type Docker from 'dockerode';
 import { DockerError } from '../errors.js';
 import { dockerConfigPath } from './connect.js';
 import { createBody } from './create-body.js';
+import { tarFiles } from './tar.js';
 import { demultiplex, toDetails, toSummary } from './docker-mapping.js';
 import { engineMessage, errorText, isConnectionError, shortId, statusOf } from './docker-errors.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
-import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, RegistryAuth } from './types.js';
+import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth } from './types.js';
 
 export { dockerClientFor, dockerConfigPath } from './connect.js';
 export type { TlsFiles } from './connect.js';
@@ -34,10 +35,10 @@ export class DockerRuntime implements ContainerRuntime {
     return info && { id: info.Id, repoDigests: info.RepoDigests ?? [] };
   }
 
-  async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
+  async pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void> {
     const authconfig = auth ?? (await registryAuthFor(ref, this.configPath, this.host));
     try {
-      const stream = await this.docker.pull(ref, authconfig ? { authconfig } : {});
+      const stream = await this.docker.pull(ref, { ...(authconfig ? { authconfig } : {}), ...(platform ? { platform } : {}) });
       const items = await new Promise<ProgressItem[]>((resolve, reject) =>
         this.docker.modem.followProgress(stream, (err: Error | null, out: ProgressItem[]) => (err ? reject(err) : resolve(out))),
       );
@@ -50,8 +51,23 @@ export class DockerRuntime implements ContainerRuntime {
 
   async createContainer(spec: CreateContainer): Promise<string> {
     // _query/_body: dockerode would otherwise copy the whole body (env, secrets included) into the URL.
-    const options = { _query: { name: spec.name }, _body: createBody(spec) } as unknown as Docker.ContainerCreateOptions;
+    const platform = spec.options?.platform;
+    const options = { _query: { name: spec.name, ...(platform ? { platform } : {}) }, _body: createBody(spec) } as unknown as Docker.ContainerCreateOptions;
     const container = await this.call(`create container ${spec.name} from ${spec.image}`, () => this.docker.createContainer(options));
+    try {
+      for (const net of spec.extraNetworks ?? []) {
+        const EndpointConfig = { Aliases: net.aliases, ...(net.ipv4Address ? { IPAMConfig: { IPv4Address: net.ipv4Address } } : {}) };
+        await this.call(`connect container ${spec.name} to network ${net.name}`, () => this.docker.getNetwork(net.name).connect({ Container: container.id, EndpointConfig }));
+      }
+      if (spec.files?.length) {
+        // Copied in through the API, so a remote engine gets them too; the archive holds secret values: never logged.
+        const archive = tarFiles(spec.files);
+        await this.call(`copy ${spec.files.length} file(s) into container ${spec.name}`, () => container.putArchive(archive, { path: '/' }));
+      }
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => undefined); // never leave a half-connected container behind
+      throw error;
+    }
     return container.id;
   }
 
@@ -78,12 +94,24 @@ export class DockerRuntime implements ContainerRuntime {
    * concurrent creators (20.10): after creating, every caller keeps the oldest
    * of that name and removes the others, so all of them converge on one.
    */
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+  async ensureNetwork(name: string, labels: Record<string, string>, options: NetworkOptions = {}): Promise<void> {
     if ((await this.networksNamed(name)).length === 0) {
-      await this.maybe(`create network ${name}`, () => this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels }), [409]);
+      const ipam = options.subnets?.length ? { IPAM: { Driver: 'default', Config: options.subnets.map((s) => ({ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}), ...(s.ipRange ? { IPRange: s.ipRange } : {}) })) } } : {};
+      const body = { Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels, Internal: options.internal ?? false, Options: options.driverOpts ?? {}, ...ipam };
+      await this.maybe(`create network ${name}`, () => this.docker.createNetwork(body), [409]);
     }
     const [, ...extra] = (await this.networksNamed(name)).sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
     for (const net of extra) await this.maybe(`remove duplicate network ${name} (${shortId(net.Id)})`, () => this.docker.getNetwork(net.Id).remove());
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<string[]> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const nets = await this.call('list networks', () => this.docker.listNetworks({ filters: { label } }));
+    return nets.map((n) => n.Name).sort();
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await this.maybe(`remove network ${name}`, () => this.docker.getNetwork(name).remove());
   }
 
   private async networksNamed(name: string): Promise<Docker.NetworkInspectInfo[]> {

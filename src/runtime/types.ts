@@ -1,3 +1,5 @@
+import type { ContainerOptions } from '../manifest/types.js';
+
 /**
  * The narrow port to a container engine. reconcile/ talks only to this; one
  * dockerode implementation lives beside it, and tests use an in-memory fake.
@@ -37,16 +39,21 @@ export interface ContainerDetails extends ContainerSummary {
 
 export interface PortSpec {
   target: number;
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'sctp';
   published: number | null;
   hostIp: string;
 }
 
 export interface MountSpec {
-  type: 'volume' | 'bind';
+  type: 'volume' | 'bind' | 'tmpfs';
   source: string | null;
   target: string;
   readOnly: boolean;
+  selinux?: 'z' | 'Z';
+  noCopy?: true;
+  propagation?: string;
+  tmpfsBytes?: number;
+  tmpfsMode?: number;
 }
 
 export interface HealthcheckSpec {
@@ -75,6 +82,18 @@ export interface CreateContainer {
   network: string;
   /** DNS names on the network (the service name). */
   aliases: string[];
+  /** Files written into the container after create and before start (repo files, configs, secrets): never logged. */
+  files?: { path: string; content: string; mode: number; uid?: number; gid?: number }[];
+  /** Networks joined besides the main one, connected after create and before start. */
+  extraNetworks?: { name: string; aliases: string[]; ipv4Address?: string }[];
+  /** Further container options (user, tmpfs, ulimits, logging, …), each only when set. */
+  options?: ContainerOptions;
+}
+
+export interface NetworkOptions {
+  internal?: boolean;
+  driverOpts?: Record<string, string>;
+  subnets?: { subnet: string; gateway?: string; ipRange?: string }[];
 }
 
 export interface ImageInfo {
@@ -101,7 +120,8 @@ export interface ContainerRuntime {
   inspectContainer(id: string): Promise<ContainerDetails | undefined>;
   /** undefined when the image is not present locally. */
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  pullImage(ref: string, auth?: RegistryAuth): Promise<void>;
+  /** platform (os/arch[/variant]) picks that variant of a multi-platform image. */
+  pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void>;
   createContainer(spec: CreateContainer): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** Stopping a stopped container is not an error. */
@@ -109,7 +129,11 @@ export interface ContainerRuntime {
   /** Removing a missing container is not an error. */
   removeContainer(id: string): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
-  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  ensureNetwork(name: string, labels: Record<string, string>, options?: NetworkOptions): Promise<void>;
+  /** Names of the networks carrying all these labels. */
+  listNetworks(labels: Record<string, string>): Promise<string[]>;
+  /** Removing a missing network is not an error; one still in use is. */
+  removeNetwork(name: string): Promise<void>;
   ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
   /** The last lines of a container's output (stdout and stderr). */
   logsTail(id: string, lines: number): Promise<string>;

@@ -2,8 +2,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Daemon } from '../daemon/daemon.js';
 import type { Metrics } from '../daemon/metrics.js';
+import type { DaemonStatus } from '../daemon/status.js';
+import type { Trigger } from '../daemon/work-queue.js';
 import { DeliveryLog, deliveryId } from '../source/deliveries.js';
 import { judgeWebhook, webhookProviders } from '../source/webhooks.js';
 import type { WebhookProvider } from '../source/webhooks.js';
@@ -12,8 +13,15 @@ import { hardenServer, requestUrl } from './edge.js';
 import type { EdgeLimits } from './edge.js';
 import { statusPage } from './status-page.js';
 
+/** What the server needs of the daemon: immutable status snapshots and a way to ask for work. */
+export interface DaemonControl {
+  snapshot(): DaemonStatus;
+  trigger(trigger: Trigger): void;
+  syncNow(reason: string): void;
+}
+
 export interface ServerDeps {
-  daemon: Daemon;
+  daemon: DaemonControl;
   metrics: Metrics;
   log: Logger;
   branch: string;
@@ -68,7 +76,7 @@ async function webhook(provider: WebhookProvider, req: IncomingMessage, res: Ser
     return;
   }
   deps.log.info({ provider, reason: verdict.reason }, 'webhook accepted: checking the config repo');
-  deps.daemon.trigger(`webhook (${provider}): ${verdict.reason}`);
+  deps.daemon.trigger({ kind: 'webhook', reason: `webhook (${provider}): ${verdict.reason}` });
   send(res, 202, { accepted: verdict.reason });
 }
 
@@ -77,14 +85,17 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps
   if (!url) return send(res, 400, { error: 'malformed request URL' });
   const { daemon } = deps;
   const method = req.method ?? 'GET';
+  // One snapshot per request: a reader never sees half a cycle.
+  const status = daemon.snapshot();
   if (method === 'GET' && url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
-  if (method === 'GET' && url.pathname === '/readyz') return send(res, daemon.status.ready ? 200 : 503, { ready: daemon.status.ready });
+  if (method === 'GET' && url.pathname === '/readyz') return send(res, status.ready ? 200 : 503, { ready: status.ready });
   if (method === 'GET' && url.pathname === '/metrics') return send(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
-  if (method === 'GET' && url.pathname === '/') return send(res, 200, statusPage(daemon.status), 'text/html; charset=utf-8');
-  if (method === 'GET' && url.pathname === '/api/v1/environments') return send(res, 200, daemon.status);
+  if (method === 'GET' && url.pathname === '/') return send(res, 200, statusPage(status), 'text/html; charset=utf-8');
+  if (method === 'GET' && url.pathname === '/api/v1/environments') return send(res, 200, status);
   const envMatch = /^\/api\/v1\/environments\/([^/]+)$/.exec(url.pathname);
   if (method === 'GET' && envMatch) {
-    const env = daemon.environment(decodeURIComponent(envMatch[1]!));
+    const name = decodeURIComponent(envMatch[1]!);
+    const env = status.environments.find((e) => e.name === name);
     return env ? send(res, 200, env) : send(res, 404, { error: `no environment named ${envMatch[1]}` });
   }
   if (method === 'POST' && url.pathname === '/api/v1/sync') {
@@ -98,14 +109,18 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps
   send(res, 404, { error: `no route for ${method} ${url.pathname}` });
 }
 
-/** Health, metrics, the status API and page, the sync API and webhooks. */
-export function createHttpServer(input: ServerDeps): Server {
+/** Health, metrics, the status API and page, the sync API and webhooks, as a request listener. */
+export function createRequestHandler(input: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const deps: ServerDeps = { ...input, deliveries: input.deliveries ?? new DeliveryLog(Date.now) };
-  const server = createServer((req, res) => {
+  return (req, res) => {
     route(req, res, deps).catch((error: unknown) => {
       deps.log.error({ err: error }, 'http handler failed');
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
-  });
-  return hardenServer(server, deps.limits);
+  };
+}
+
+/** The same, as a server of its own (tests, or a caller that binds it itself), with the edge limits (connection caps, timeouts). */
+export function createHttpServer(deps: ServerDeps): Server {
+  return hardenServer(createServer(createRequestHandler(deps)), deps.limits);
 }

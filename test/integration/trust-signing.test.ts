@@ -6,10 +6,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateReasons } from '../../src/promotion/gate.js';
 import { MarkerIndex } from '../../src/promotion/marker-index.js';
-import { commitSignatures, configureSigning } from '../../src/promotion/signing.js';
+import { commitSignatures } from '../../src/promotion/signing.js';
 import { headRefusal, markerVerifier } from '../../src/promotion/trust.js';
 import type { CommitTrust } from '../../src/promotion/trust.js';
-import { gitIn } from '../../src/source/git.js';
+import { gitIn } from '../../src/git/git-cli.js';
+import { GitRepository } from '../../src/git/repository.js';
 import { envYaml, loadOne, repoWith, serviceYaml } from '../unit/manifest/support.js';
 
 const run = promisify(execFile);
@@ -35,9 +36,23 @@ async function marker(env: string, image: string, sign: string[] = []): Promise<
   await mkdir(path.join(repo, 'promotions'), { recursive: true });
   await writeFile(path.join(repo, 'promotions', `${env}.yaml`), `image: ${image}\nat: ${process.hrtime.bigint()}\n`);
   await sh(repo, 'git', ['add', '-A']);
-  const message = `${env}: passed 1/1 tests at 1234567\n\n- smoke: passed\n\nStagecoach-Environment: ${env}\nStagecoach-Revision: 1234567890123456789012345678901234567890\nStagecoach-Result: passed\nStagecoach-Image: web ${image}\n`;
-  await sh(repo, 'git', [...sign, 'commit', '-q', '-m', message]);
-  return sh(repo, 'git', ['rev-parse', 'HEAD']);
+  await sh(repo, 'git', [...sign, 'commit', '-q', '-m', markerMessage(env, image)]);
+  return head();
+}
+
+const head = () => sh(repo, 'git', ['rev-parse', 'HEAD']);
+const port = () => new GitRepository({ dir: repo, branch: 'main' });
+
+function markerMessage(env: string, image: string): string {
+  return `${env}: passed 1/1 tests at 1234567\n\n- smoke: passed\n\nStagecoach-Environment: ${env}\nStagecoach-Revision: 1234567890123456789012345678901234567890\nStagecoach-Result: passed\nStagecoach-Image: web ${image}\n`;
+}
+
+/** A marker as the daemon writes it: through its git port (commit-tree from git objects), SSH-signed with its key; the branch fast-forwards to it. */
+async function daemonMarker(env: string, image: string): Promise<string> {
+  const changes = { [`promotions/${env}.yaml`]: `image: ${image}\nat: ${process.hrtime.bigint()}\n` };
+  const commit = (await port().commitFiles({ base: await head(), changes, message: markerMessage(env, image), sign: { format: 'ssh', key: keys.daemon } }))!;
+  await sh(repo, 'git', ['merge', '-q', '--ff-only', commit]);
+  return commit;
 }
 
 afterAll(async () => {
@@ -67,6 +82,9 @@ beforeAll(async () => {
   await sh(root, 'gpg', ['--batch', '--quiet', '--import', path.join(root, 'release.pub')], { GNUPGHOME: keyring });
   repo = path.join(root, 'repo');
   await sh(root, 'git', ['init', '-q', '--initial-branch=main', repo]);
+  // commit-tree (the daemon's git port) takes its identity from the repo.
+  await sh(repo, 'git', ['config', 'user.name', 'stagecoach']);
+  await sh(repo, 'git', ['config', 'user.email', 'stagecoach@example.com']);
   await writeFile(path.join(repo, 'README'), 'config\n');
   await sh(repo, 'git', ['add', '-A']);
   await sh(repo, 'git', ['commit', '-q', '-m', 'start']);
@@ -77,32 +95,28 @@ describe('signed markers (finding 7), with real keys and real git', () => {
   it('the gate counts only markers signed by a key the operator lists, and says why it ignored the others', async () => {
     const forged = await marker('upstream', 'shop/web:evil');
     const intruder = await marker('upstream', 'shop/web:evil', sshSign(keys.intruder));
-    const index = new MarkerIndex(repo, markerVerifier(repo, trusted));
-    await index.refresh();
+    const index = new MarkerIndex(port(), markerVerifier(repo, trusted));
+    await index.refresh(await head());
     const downstream = await loadOne(repoWith({ 'environments/testing/environment.yaml': envYaml('testing', 'promotion:\n  from: upstream\n'), 'environments/testing/web.yaml': serviceYaml('web', '', 'shop/web:evil') }));
     expect(gateReasons(downstream, index, {})).toEqual([
       `image shop/web:evil of service web has no passing marker in upstream (upstream has no markers yet; ignored markers ${forged.slice(0, 7)} (not signed), ${intruder.slice(0, 7)} (signed by SSH key ${await fingerprint(keys.intruder)}, which trust.allowedSigners does not list))`,
     ]);
     // The same forged marker opens the gate for a daemon that checks nothing: what main did.
-    const unchecked = new MarkerIndex(repo);
-    await unchecked.refresh();
+    const unchecked = new MarkerIndex(port());
+    await unchecked.refresh(await head());
     expect(gateReasons(downstream, unchecked, {})).toEqual([]);
 
-    // The daemon's clone signs every commit once configured; the real `git verify-commit` agrees.
-    await configureSigning(repo, keys.daemon);
-    const good = await marker('upstream', 'shop/web:good');
+    // The daemon signs its commits (the sign option of its git port); the real `git verify-commit` agrees.
+    const good = await daemonMarker('upstream', 'shop/web:good');
     await expect(sh(repo, 'git', ['-c', `gpg.ssh.allowedSignersFile=${trusted.keys!.allowedSigners}`, 'verify-commit', good])).resolves.toBeDefined();
-    await index.refresh();
+    await index.refresh(await head());
     const verified = await loadOne(repoWith({ 'environments/testing/environment.yaml': envYaml('testing', 'promotion:\n  from: upstream\n'), 'environments/testing/web.yaml': serviceYaml('web', '', 'shop/web:good') }));
     expect(gateReasons(verified, index, {})).toEqual([]);
     expect(index.latest('upstream')?.commit).toBe(good);
-    await configureSigning(repo, undefined);
   });
 
   it('a marker changed after signing is refused as a bad signature', async () => {
-    await configureSigning(repo, keys.daemon);
-    const signed = await marker('tamper', 'shop/web:1');
-    await configureSigning(repo, undefined);
+    const signed = await daemonMarker('tamper', 'shop/web:1');
     const raw = await sh(repo, 'git', ['cat-file', 'commit', signed]);
     const altered = raw.replace('shop/web:1', 'shop/web:2');
     const objectFile = path.join(root, 'altered-commit');

@@ -1,3 +1,4 @@
+import { DockerError } from '../../src/errors.js';
 import type { ContainerDetails, ContainerEvent, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo } from '../../src/runtime/types.js';
 
 interface FakeContainer extends ContainerDetails {
@@ -19,6 +20,10 @@ export class FakeRuntime implements ContainerRuntime {
   readonly failing = new Map<string, 'unhealthy' | 'exit'>();
   /** Images that cannot be pulled. */
   readonly unpullable = new Set<string>();
+  /** The engine does not answer: every call fails with a transient DockerError. */
+  down = false;
+  /** The registry does not answer: pulls of absent images fail with a transient DockerError. */
+  registryDown = false;
   private next = 1;
 
   addImage(ref: string, id = `sha256:${ref.replace(/[^a-z0-9]/g, '').padEnd(64, '0').slice(0, 64)}`): void {
@@ -27,7 +32,12 @@ export class FakeRuntime implements ContainerRuntime {
 
   async ping(): Promise<void> {}
 
+  private reach(what: string): void {
+    if (this.down) throw new DockerError(`docker at ${this.host}: cannot ${what}: engine unreachable (connect ECONNREFUSED)`, { transient: true });
+  }
+
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    this.reach('list containers');
     return [...this.containers.values()]
       .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v))
       .map(({ create: _create, ...summary }) => ({ ...summary }));
@@ -45,13 +55,16 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   async pullImage(ref: string): Promise<void> {
+    this.reach(`pull image ${ref}`);
     this.writes.push(`pull ${ref}`);
+    if (this.registryDown && !this.images.has(ref)) throw new DockerError(`docker at ${this.host}: cannot pull image ${ref}: the registry is unreachable from the engine (dial tcp: i/o timeout)`, { transient: true });
     if (this.unpullable.has(ref) || !this.images.has(ref)) {
       if (!this.images.has(ref)) throw new Error(`pull access denied for ${ref}, repository does not exist`);
     }
   }
 
   async createContainer(spec: CreateContainer): Promise<string> {
+    this.reach(`create container ${spec.name}`);
     if ([...this.containers.values()].some((c) => c.name === spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
     const image = this.images.get(spec.image);
     if (!image) throw new Error(`No such image: ${spec.image}`);
@@ -118,6 +131,14 @@ export class FakeRuntime implements ContainerRuntime {
   async ensureNetwork(name: string): Promise<void> {
     if (!this.networks.has(name)) this.writes.push(`network ${name}`);
     this.networks.add(name);
+  }
+
+  async listNetworks(): Promise<string[]> {
+    return [...this.networks].sort();
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    if (this.networks.delete(name)) this.writes.push(`remove network ${name}`);
   }
 
   async ensureVolume(name: string): Promise<void> {

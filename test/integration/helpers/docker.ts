@@ -5,7 +5,6 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 
@@ -319,54 +318,6 @@ export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: 
   return { status: res.status, body: await res.text() };
 }
 
-export interface WaitForOptions {
-  timeoutMs?: number;
-  intervalMs?: number;
-  /** What is awaited, for the timeout message ("container web to answer 200"). */
-  what: string;
-}
-
-/**
- * Calls `fn` every `intervalMs` until it returns something other than
- * undefined, null or false, and returns that. A throw counts as "not yet".
- * On timeout, throws naming `what` and the last result or error.
- */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  { timeoutMs = 30_000, intervalMs = 200, what }: WaitForOptions,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no attempt finished';
-  for (;;) {
-    try {
-      const result = await fn();
-      if (result !== undefined && result !== null && result !== false) return result;
-      last = `last result: ${String(result)}`;
-    } catch (err) {
-      last = `last error: ${errorText(err)}`;
-    }
-    if (Date.now() + intervalMs > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (${last})`);
-    }
-    await sleep(intervalMs);
-  }
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('freePort: no TCP address'));
-        return;
-      }
-      const { port } = address;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
+// Shared with the benchmarks.
+export { freePort, waitFor } from '../../support/wait.js';
+export type { WaitForOptions } from '../../support/wait.js';

@@ -79,7 +79,7 @@ const cases: Case[] = [
     name: 'unknown field, allowed names listed',
     files: repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'flavour: vanilla\n') }),
     expected: [
-      `${T}/web.yaml:5:1: /flavour is not a known field (allowed: apiVersion, kind, name, image, command, entrypoint, environment, env_file, ports, volumes, healthcheck, depends_on, labels, restart, deploy, pull_policy, stop_grace_period, init)`,
+      `${T}/web.yaml:5:1: /flavour is not a known field (allowed: apiVersion, kind, name, image, command, entrypoint, environment, env_file, ports, volumes, healthcheck, depends_on, labels, restart, deploy, pull_policy, stop_grace_period, init, profiles, build, expose, user, working_dir, hostname, domainname, read_only, tmpfs, ulimits, shm_size, logging, stop_signal, pids_limit, extra_hosts, dns, dns_search, dns_opt, stdin_open, tty, platform, mem_limit, mem_reservation, cpus, cpu_shares, container_name, links, networks, privileged, cap_add, cap_drop, devices, network_mode, pid, ipc, security_opt, sysctls, runtime, userns_mode, cgroup_parent, cgroup, device_cgroup_rules, oom_kill_disable, oom_score_adj, group_add, configs, secrets, scale, memswap_limit, cpuset, cpu_quota, cpu_period)`,
     ],
   },
   {
@@ -130,10 +130,10 @@ const cases: Case[] = [
   },
   {
     name: 'port out of range and bad protocol',
-    files: repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'ports:\n  - "70000:80"\n  - "8080:80/sctp"\n') }),
+    files: repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'ports:\n  - "70000:80"\n  - "8080:80/sctpx"\n') }),
     expected: [
       `${T}/web.yaml:6:5: /ports/0 is not a valid port mapping: host port "70000" is not a port number 1-65535 or a range (got "70000:80")`,
-      `${T}/web.yaml:7:5: /ports/1 is not a valid port mapping: protocol "sctp" is not tcp or udp (got "8080:80/sctp")`,
+      `${T}/web.yaml:7:5: /ports/1 is not a valid port mapping: protocol "sctpx" is not tcp, udp or sctp (got "8080:80/sctpx")`,
     ],
   },
   {

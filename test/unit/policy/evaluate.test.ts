@@ -75,6 +75,18 @@ describe('operator policy: secrets and HTTP test targets (findings 1 and 5)', ()
     ]);
   });
 
+  it('compose secrets (files under /run/secrets) need the same grant; a name that is a path is refused by the one grammar', async () => {
+    const policy = { defaults: { secrets: ['shop-*'] } };
+    expect(await refusals(policy, { web: 'secrets: [shop-db, ops-root]\n' })).toEqual([
+      `${F}/web.yaml: /secrets reads secret ops-root, which the operator does not allow environment testing to read (allow it in the daemon settings: policy.defaults.secrets; allowed now: shop-*)`,
+    ]);
+    const problems = await loadOne(repoWith({ 'environments/testing/environment.yaml': envYaml('testing', ''), 'environments/testing/web.yaml': serviceYaml('web', 'secrets: [".hidden"]\n') })).then(
+      () => [],
+      (error: Error) => [error.message],
+    );
+    expect(problems.join('\n')).toContain("must be a secret name: a letter or digit, then letters, digits, '_', '.' or '-' (no '/')");
+  });
+
   const http = (url: string) => `tests:\n  - name: probe\n    http: { url: "${url}" }\n`;
   it.each([
     ['its own published port on loopback', 'http://127.0.0.1:18990/', []],

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Daemon } from '../../../src/daemon/daemon.js';
+import type { Trigger } from '../../../src/daemon/work-queue.js';
 import { createMetrics } from '../../../src/daemon/metrics.js';
 import { createHttpServer } from '../../../src/server/http.js';
 
@@ -24,7 +24,7 @@ afterEach(async () => {
 async function start() {
   const triggers: string[] = [];
   const lines: string[] = [];
-  const daemon = { status: { ready: true, environments: [] }, environment: () => undefined, trigger: (reason: string) => triggers.push(reason), syncNow: () => undefined } as unknown as Daemon;
+  const daemon = { snapshot: () => ({ ready: true, environments: [] }) as never, trigger: (t: Trigger) => void triggers.push(t.reason), syncNow: () => undefined };
   const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
   const server = createHttpServer({ daemon, metrics: createMetrics(), log, branch: 'main', webhookSecret: secret, apiToken: undefined });
   servers.push(server);

@@ -4,9 +4,8 @@ import { loadRepo } from '../../../src/manifest/load.js';
 import { formatProblem } from '../../../src/manifest/problem.js';
 import type { LoadedEnvironment } from '../../../src/manifest/types.js';
 import { gateReasons } from '../../../src/promotion/gate.js';
-import { MarkerIndex } from '../../../src/promotion/marker-index.js';
 import { envYaml, serviceYaml, validators } from '../manifest/support.js';
-import { commitMarker, localRepo, markerOf, removeTemps, rev } from './support.js';
+import { commitMarker, localRepo, markerIndexIn, markerOf, removeTemps, rev } from './support.js';
 
 const d1 = `sha256:${'1'.repeat(64)}`;
 const d2 = `sha256:${'2'.repeat(64)}`;
@@ -30,18 +29,18 @@ async function staging(images: Record<string, string>, from: string | null = 'te
  * testing's history: a passing marker at aaaaaaa (web app:1 with digest d1,
  * worker job:1 without one), then a failing one at bbbbbbb (web app:2 with d2).
  */
-let index: MarkerIndex;
-let empty: MarkerIndex;
+let index: ReturnType<typeof markerIndexIn>;
+let empty: ReturnType<typeof markerIndexIn>;
 const latest = "testing's latest marker: failed at bbbbbbb with web=app:2, worker=job:1";
 
 beforeAll(async () => {
   const dir = await localRepo({ 'README.md': 'config\n' });
   await commitMarker(dir, markerOf('testing', rev('a'), { web: ['app:1', d1], worker: 'job:1' }, ['passed']));
   await commitMarker(dir, markerOf('testing', rev('b'), { web: ['app:2', d2], worker: 'job:1' }, ['passed', 'failed']));
-  index = new MarkerIndex(dir);
-  expect(await index.refresh()).toBe(2);
-  empty = new MarkerIndex(await localRepo({ 'README.md': 'config\n' }));
-  await empty.refresh();
+  index = markerIndexIn(dir);
+  expect(await index.refreshHead()).toBe(2);
+  empty = markerIndexIn(await localRepo({ 'README.md': 'config\n' }));
+  await empty.refreshHead();
 });
 
 afterAll(removeTemps);
@@ -83,8 +82,8 @@ describe('gateReasons', () => {
   it('says "no services" when upstream’s latest marker recorded none', async () => {
     const dir = await localRepo({ 'README.md': 'config\n' });
     await commitMarker(dir, markerOf('testing', rev('c'), {}, []));
-    const own = new MarkerIndex(dir);
-    await own.refresh();
+    const own = markerIndexIn(dir);
+    await own.refreshHead();
     expect(gateReasons(await staging({ web: 'app:1' }), own, {})).toEqual(["image app:1 of service web has no passing marker in testing (testing's latest marker: passed at ccccccc with no services)"]);
   });
 });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentHistory } from '../../../src/promotion/history.js';
-import { proposePromotion } from '../../../src/promotion/propose.js';
+import { proposeInClone } from '../../../src/promotion/propose.js';
 import { rollbackEnvironment } from '../../../src/promotion/rollback.js';
 import { envYaml, serviceYaml } from '../manifest/support.js';
-import { commitFiles, commitMarker, git, localRepo, markerOf, removeTemps, rev } from './support.js';
+import { commitFiles, commitMarker, git, localRepo, markerOf, removeTemps, repoAt, rev } from './support.js';
 
 afterAll(removeTemps);
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
   });
   initial = await git(dir, ['rev-parse', 'HEAD']);
   await commitMarker(dir, markerOf('testing', rev('a'), { web: 'app:1' }, ['passed']));
-  const proposal = await proposePromotion({ dir, branch: 'main', from: 'testing', to: 'staging', images: { web: 'app:2' }, verifiedAt: rev('a'), mode: 'branch', by: 'alice' });
+  const proposal = await proposeInClone(dir, { branch: 'main', from: 'testing', to: 'staging', images: { web: 'app:2' }, verifiedAt: rev('a'), mode: 'branch', by: 'alice' });
   await git(dir, ['merge', '-q', '--ff-only', proposal.ref]);
   await commitMarker(dir, markerOf('staging', rev('b'), { web: 'app:2' }, ['failed']));
   await rollbackEnvironment({ dir, env: 'staging', to: initial, reason: 'app:2 breaks checkout' });
@@ -36,7 +36,7 @@ const lines = (entries: Awaited<ReturnType<typeof environmentHistory>>) => entri
 
 describe('environmentHistory', () => {
   it('lists an environment’s rollbacks, markers, promotions and changes, newest first', async () => {
-    expect(lines(await environmentHistory(dir, 'staging'))).toEqual([
+    expect(lines(await environmentHistory(repoAt(dir), 'staging'))).toEqual([
       `rollback: rollback staging to ${initial.slice(0, 7)}: app:2 breaks checkout`,
       'marker: staging: failed 0/1 tests at bbbbbbb [failed 0/1 at bbbbbbb]',
       'promotion: promote staging: web app:2',
@@ -45,7 +45,7 @@ describe('environmentHistory', () => {
   });
 
   it('shows only what concerns that environment', async () => {
-    expect(lines(await environmentHistory(dir, 'testing'))).toEqual([
+    expect(lines(await environmentHistory(repoAt(dir), 'testing'))).toEqual([
       'change: testing: web app:3',
       'marker: testing: passed 1/1 tests at aaaaaaa [passed 1/1 at aaaaaaa]',
       'change: Initial config',
@@ -53,7 +53,7 @@ describe('environmentHistory', () => {
   });
 
   it('gives each entry its commit, time and author', async () => {
-    const [newest] = await environmentHistory(dir, 'testing');
+    const [newest] = await environmentHistory(repoAt(dir), 'testing');
     expect(newest).toEqual({
       commit: await git(dir, ['rev-parse', 'HEAD~1']),
       at: await git(dir, ['log', '-1', '--format=%aI', 'HEAD~1']),
@@ -68,10 +68,10 @@ describe('environmentHistory', () => {
     [2, ['rollback', 'marker']],
     [10, ['rollback', 'marker', 'promotion', 'change']],
   ])('stops after the limit (%i)', async (limit, kinds) => {
-    expect((await environmentHistory(dir, 'staging', limit)).map((e) => e.kind)).toEqual(kinds);
+    expect((await environmentHistory(repoAt(dir), 'staging', limit)).map((e) => e.kind)).toEqual(kinds);
   });
 
   it('is empty for an environment that never existed', async () => {
-    expect(await environmentHistory(dir, 'production')).toEqual([]);
+    expect(await environmentHistory(repoAt(dir), 'production')).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { proposalBranch, proposePromotion } from '../../../src/promotion/propose.js';
+import { proposalBranch, proposeInClone } from '../../../src/promotion/propose.js';
 import type { ProposalRequest } from '../../../src/promotion/propose.js';
 import { envYaml, serviceYaml } from '../manifest/support.js';
 import { bareRemote, cloneOf, commitFiles, git, localRepo, removeTemps, rev, subjects } from './support.js';
@@ -16,8 +16,7 @@ for (const [env, from] of [['testing', null], ['staging', 'testing'], ['producti
   seed[`environments/${env}/worker.yaml`] = serviceYaml('worker', '', 'job:1');
 }
 
-const request = (dir: string, overrides: Partial<ProposalRequest> = {}): ProposalRequest => ({
-  dir,
+const request = (_dir: string, overrides: Partial<ProposalRequest> = {}): ProposalRequest => ({
   branch: 'main',
   from: 'testing',
   to: 'staging',
@@ -46,7 +45,7 @@ async function expectUntouched(daemon: string, head: string): Promise<void> {
 describe('proposePromotion', () => {
   it('branch mode: pushes stagecoach/promote/<env> with one commit on top of main that changes only that environment', async () => {
     const { remote, daemon, main } = await setup();
-    const result = await proposePromotion(request(daemon, { images: { web: 'app:2', worker: 'job:1' } }));
+    const result = await proposeInClone(daemon, request(daemon, { images: { web: 'app:2', worker: 'job:1' } }));
     const branch = proposalBranch('staging');
     expect(branch).toBe('stagecoach/promote/staging');
     expect(result).toEqual({ outcome: 'proposed', ref: branch, commit: await git(remote, ['rev-parse', branch]), changed: [{ service: 'web', from: 'app:1', to: 'app:2' }] });
@@ -74,8 +73,8 @@ describe('proposePromotion', () => {
 
   it('re-proposing the same images is up-to-date and leaves the branch alone', async () => {
     const { remote, daemon, main } = await setup();
-    const first = await proposePromotion(request(daemon));
-    const again = await proposePromotion(request(daemon, { verifiedAt: rev('9') }));
+    const first = await proposeInClone(daemon, request(daemon));
+    const again = await proposeInClone(daemon, request(daemon, { verifiedAt: rev('9') }));
     expect(again).toEqual({ outcome: 'up-to-date', ref: 'stagecoach/promote/staging', commit: first.commit, changed: [{ service: 'web', from: 'app:1', to: 'app:2' }] });
     expect(await git(remote, ['rev-parse', 'stagecoach/promote/staging'])).toBe(first.commit);
     await expectUntouched(daemon, main);
@@ -83,8 +82,8 @@ describe('proposePromotion', () => {
 
   it('a newer proposal replaces the branch: still one commit on top of main', async () => {
     const { remote, daemon, main } = await setup();
-    await proposePromotion(request(daemon));
-    const newer = await proposePromotion(request(daemon, { images: { web: 'app:3' } }));
+    await proposeInClone(daemon, request(daemon));
+    const newer = await proposeInClone(daemon, request(daemon, { images: { web: 'app:3' } }));
     expect(newer).toMatchObject({ outcome: 'proposed', changed: [{ service: 'web', from: 'app:1', to: 'app:3' }] });
     expect(await git(remote, ['rev-parse', 'stagecoach/promote/staging'])).toBe(newer.commit);
     expect(await git(remote, ['rev-list', '--count', 'main..stagecoach/promote/staging'])).toBe('1');
@@ -97,7 +96,7 @@ describe('proposePromotion', () => {
     await commitFiles(person, { 'environments/staging/worker.yaml': serviceYaml('worker', '', 'job:2') }, 'staging: worker job:2');
     await git(person, ['push', '-q', 'origin', 'main']);
     const moved = await git(remote, ['rev-parse', 'main']);
-    const result = await proposePromotion(request(daemon));
+    const result = await proposeInClone(daemon, request(daemon));
     expect(result.outcome).toBe('proposed');
     expect(await git(remote, ['rev-parse', 'stagecoach/promote/staging~1'])).toBe(moved);
     await expectUntouched(daemon, main);
@@ -105,7 +104,7 @@ describe('proposePromotion', () => {
 
   it('is up-to-date, creating no branch, when the environment already runs those images', async () => {
     const { remote, daemon, main } = await setup();
-    const result = await proposePromotion(request(daemon, { images: { web: 'app:1', worker: 'job:1' } }));
+    const result = await proposeInClone(daemon, request(daemon, { images: { web: 'app:1', worker: 'job:1' } }));
     expect(result).toEqual({ outcome: 'up-to-date', ref: 'stagecoach/promote/staging', changed: [] });
     expect(await git(remote, ['branch', '--list', 'stagecoach/*'])).toBe('');
     await expectUntouched(daemon, main);
@@ -113,7 +112,7 @@ describe('proposePromotion', () => {
 
   it('commit mode: pushes the promotion straight to main, touching only that environment', async () => {
     const { remote, daemon, main } = await setup();
-    const result = await proposePromotion(request(daemon, { to: 'production', from: 'staging', mode: 'commit', images: { worker: 'job:2' } }));
+    const result = await proposeInClone(daemon, request(daemon, { to: 'production', from: 'staging', mode: 'commit', images: { worker: 'job:2' } }));
     expect(result).toEqual({ outcome: 'committed', ref: 'main', commit: await git(remote, ['rev-parse', 'main']), changed: [{ service: 'worker', from: 'job:1', to: 'job:2' }] });
     expect(await subjects(remote)).toEqual(['promote production: worker job:2', 'Initial config']);
     expect(await git(remote, ['diff', '--name-only', main, 'main'])).toBe('environments/production/worker.yaml');
@@ -127,7 +126,7 @@ describe('proposePromotion', () => {
     // The remote moves; the daemon's origin/main is stale until the proposal fetches.
     await commitFiles(person, { 'environments/testing/web.yaml': serviceYaml('web', '', 'app:5') }, 'testing: web app:5');
     await git(person, ['push', '-q', 'origin', 'main']);
-    const result = await proposePromotion(request(daemon, { mode: 'commit' }));
+    const result = await proposeInClone(daemon, request(daemon, { mode: 'commit' }));
     expect(result.outcome).toBe('committed');
     expect(await subjects(remote)).toEqual(['promote staging: web app:2', 'testing: web app:5', 'Initial config']);
   });
@@ -135,7 +134,7 @@ describe('proposePromotion', () => {
   it('without an origin, branch mode makes a local branch only', async () => {
     const dir = await localRepo(seed);
     const head = await git(dir, ['rev-parse', 'HEAD']);
-    const result = await proposePromotion(request(dir));
+    const result = await proposeInClone(dir, request(dir));
     expect(result).toMatchObject({ outcome: 'proposed', ref: 'stagecoach/promote/staging', changed: [{ service: 'web', from: 'app:1', to: 'app:2' }] });
     expect(await git(dir, ['rev-parse', 'stagecoach/promote/staging'])).toBe(result.commit);
     expect(await git(dir, ['rev-parse', 'stagecoach/promote/staging~1'])).toBe(head);
@@ -144,7 +143,7 @@ describe('proposePromotion', () => {
 
   it('without an origin, commit mode commits onto the checked-out branch', async () => {
     const dir = await localRepo(seed);
-    const result = await proposePromotion(request(dir, { mode: 'commit' }));
+    const result = await proposeInClone(dir, request(dir, { mode: 'commit' }));
     expect(result).toMatchObject({ outcome: 'committed', ref: 'main' });
     expect(await subjects(dir)).toEqual(['promote staging: web app:2', 'Initial config']);
     expect(await git(dir, ['status', '--porcelain'])).toBe('');

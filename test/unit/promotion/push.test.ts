@@ -2,8 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GitError } from '../../../src/errors.js';
-import { pushWithRetry } from '../../../src/promotion/push.js';
-import { gitIn } from '../../../src/source/git.js';
+import { pushHead as pushWithRetry } from '../../../src/git/push-head.js';
+import { gitIn } from '../../../src/git/git-cli.js';
 import { bareRemote, cloneOf, commitFiles, commitMarker, git, markerOf, removeTemps, rev, subjects } from './support.js';
 
 afterAll(removeTemps);

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { GitRepository } from '../../../src/git/repository.js';
+import { MarkerIndex } from '../../../src/promotion/marker-index.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -117,3 +119,15 @@ export async function commitMarker(dir: string, marker: PromotionMarker, env: Re
 }
 
 export const rev = (c: string) => c.repeat(40).slice(0, 40);
+
+/** The git ports over a clone (its branch main). */
+export function repoAt(dir: string): GitRepository {
+  return new GitRepository({ dir, branch: 'main', sleep: async () => undefined });
+}
+
+/** A MarkerIndex over a clone, refreshed to whatever HEAD is when asked. */
+export function markerIndexIn(dir: string): MarkerIndex & { refreshHead(): Promise<number> } {
+  const repo = repoAt(dir);
+  const index = new MarkerIndex(repo);
+  return Object.assign(index, { refreshHead: async () => index.refresh(await repo.resolve('HEAD')) });
+}

@@ -1,14 +1,14 @@
 import type { SimpleGit } from 'simple-git';
 import { GitError } from '../errors.js';
-import { gitError } from '../source/git.js';
+import { gitError } from './git-cli.js';
 
-export interface PushOutcome {
+export interface HeadPushOutcome {
   commit: string;
   attempts: number;
   durationMs: number;
 }
 
-export interface PushOptions {
+export interface HeadPushOptions {
   branch: string;
   maxAttempts?: number;
   /** Backoff base; attempt n waits base * 2^(n-1) plus jitter. */
@@ -29,7 +29,7 @@ export interface PushOptions {
  * backoff. Never forces. A commit already upstream (a push that landed but
  * whose answer was lost) is dropped by the rebase, so nothing is duplicated.
  */
-export async function pushWithRetry(git: SimpleGit, options: PushOptions): Promise<PushOutcome> {
+export async function pushHead(git: SimpleGit, options: HeadPushOptions): Promise<HeadPushOutcome> {
   const { branch } = options;
   const max = options.maxAttempts ?? 12;
   const base = options.backoffMs ?? 100;

@@ -1,6 +1,6 @@
 import { access, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { gitIn } from './git.js';
+import { gitIn } from './git-cli.js';
 
 /**
  * Seeds the bundled example environments into a bare repository in the data

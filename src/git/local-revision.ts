@@ -1,4 +1,4 @@
-import { simpleGit } from 'simple-git';
+import { gitIn } from './git-cli.js';
 
 /**
  * The revision of a config repo checkout, for labels and output: the HEAD
@@ -7,7 +7,7 @@ import { simpleGit } from 'simple-git';
  */
 export async function localRevision(dir: string): Promise<string> {
   try {
-    const git = simpleGit({ baseDir: dir });
+    const git = gitIn(dir);
     if (!(await git.checkIsRepo())) return 'unversioned';
     const head = (await git.revparse(['HEAD'])).trim();
     const status = await git.status(['--porcelain', '--', 'environments']);

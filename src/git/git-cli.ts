@@ -1,7 +1,7 @@
 import { simpleGit } from 'simple-git';
 import type { SimpleGit } from 'simple-git';
 import { GitError } from '../errors.js';
-import { redactText } from './redact.js';
+import { redactText } from '../source/redact.js';
 
 /** Variables git may see: credentials and ssh setup of the user, identity for commits. Everything else GIT_* is stripped by simple-git. */
 const allowEnvironment = [
@@ -15,13 +15,15 @@ const allowEnvironment = [
   'GIT_AUTHOR_EMAIL',
   'GIT_COMMITTER_NAME',
   'GIT_COMMITTER_EMAIL',
+  'GIT_INDEX_FILE',
 ];
 
 /** simple-git for one directory. `completion.onExit: false` drops the 50 ms simple-git otherwise waits after every command that prints nothing. */
-export function gitIn(dir: string, timeoutMs = 60_000): SimpleGit {
+export function gitIn(dir: string, timeoutMs = 60_000, extraEnv: Record<string, string> = {}): SimpleGit {
   return simpleGit({ baseDir: dir, allowEnvironment, timeout: { block: timeoutMs }, completion: { onClose: true, onExit: false } }).env({
     ...Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && (allowEnvironment.includes(k) || !/^(GIT_|EDITOR$|PAGER$|VISUAL$)/.test(k)))),
     GIT_TERMINAL_PROMPT: '0',
+    ...extraEnv,
   } as Record<string, string>);
 }
 

@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import type { LoadedEnvironment } from '../manifest/types.js';
+import { apply } from '../reconcile/apply.js';
+import type { ReadyOptions } from '../reconcile/health.js';
+import { observe } from '../reconcile/observe.js';
+import { plan } from '../reconcile/plan.js';
+import type { SecretSource } from '../reconcile/secrets.js';
+import type { Action, ActualState, Plan } from '../reconcile/types.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import type { ActionResult } from '../reconcile/rollout.js';
+import { revisionLabel } from '../reconcile/format.js';
+import type { Clock } from './clock.js';
+import type { DeployInput, DeployResult, DeployStep, FailedUpdate } from './deploy-step.js';
+import type { Metrics } from './metrics.js';
+import type { Decision, DecisionKind, ServiceStatus } from './status.js';
+
+export interface ContainerDeployDeps {
+  runtime: ContainerRuntime;
+  secrets: SecretSource;
+  log: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  ready?: Partial<ReadyOptions>;
+}
+
+function holdFailed(planned: Plan, failed: FailedUpdate | undefined): { plan: Plan; held: Action[] } {
+  if (!failed || failed.revision !== planned.revision) return { plan: planned, held: [] };
+  const held: Action[] = [];
+  const actions = planned.actions.map((a) => {
+    if (!failed.services.has(a.service) || (a.kind !== 'replace' && a.kind !== 'create')) return a;
+    const reason = `the update to ${revisionLabel(planned.revision)} failed before; not retried until a new revision or a manual sync`;
+    const noop = { ...a, kind: 'noop' as const, reasons: [...a.reasons, reason] };
+    held.push(noop);
+    return noop;
+  });
+  return { plan: { ...planned, actions }, held };
+}
+
+function decisionOf(r: ActionResult): DecisionKind {
+  if (r.outcome === 'rolled-back') return 'rollback';
+  if (r.outcome === 'skipped') return 'skip';
+  if (r.outcome === 'failed') return 'error';
+  return r.action.kind === 'remove' ? 'remove' : r.action.kind === 'restart' ? 'heal' : 'deploy';
+}
+
+function describeServices(env: LoadedEnvironment, actual: ActualState, previous: readonly ServiceStatus[]): ServiceStatus[] {
+  const last = new Map(previous.map((s) => [s.name, s.lastAction]));
+  return env.services.map((s) => {
+    const c = actual.containers.find((x) => x.service === s.name && x.slot === 'current');
+    return { name: s.name, image: c ? c.image : null, desiredImage: s.spec.image, state: c?.state ?? 'missing', health: c?.health ?? 'none', lastAction: last.get(s.name) ?? null };
+  });
+}
+
+/** The deploy step for containers on one Docker engine: observe, plan, apply; never throws for a failed update. */
+export class ContainerDeploy implements DeployStep {
+  constructor(private readonly deps: ContainerDeployDeps) {}
+
+  async deploy(input: DeployInput): Promise<DeployResult> {
+    const { env, revision, failed, trigger, signal } = input;
+    const { deps } = this;
+    const started = Date.now();
+    const log = deps.log.child({ environment: env.name, revision: revisionLabel(revision) });
+    const at = () => deps.clock.now().toISOString();
+    const decisions: Decision[] = [];
+    const decide = (kind: DecisionKind, reason: string, service?: string) => {
+      decisions.push({ at: at(), kind, revision, reason, ...(service ? { service } : {}) });
+      const level = kind === 'error' || kind === 'rollback' || kind === 'invalid' ? 'warn' : 'info';
+      log[level]({ decision: kind, service, reason }, `decision: ${kind}`);
+    };
+    const images = env.services.map((s) => s.spec.image);
+    deps.metrics.observes.inc({ environment: env.name });
+    const actual = await observe(deps.runtime, env.name, images);
+    const { plan: planned, held } = holdFailed(plan(env, actual, revision), failed);
+    let services = describeServices(env, actual, input.services);
+    for (const a of held) decide('skip', a.reasons.at(-1)!, a.service);
+    const changes = planned.actions.filter((a) => a.kind !== 'noop');
+    const heldErrors = held.length ? [`update of ${[...new Set(held.map((a) => a.service))].join(', ')} to ${revisionLabel(revision)} failed; waiting for a new revision`] : [];
+    const base = { services, decisions, failed, changed: false, transient: [] as string[] };
+    if (changes.length === 0 && planned.recovery.length === 0) {
+      return { ...base, state: held.length ? 'degraded' : 'synced', errors: heldErrors, applied: true, converged: held.length === 0 };
+    }
+    if (!input.autoApply) {
+      decide('skip', `sync.auto is off: ${changes.length} change(s) wait for \`stagecoach apply\` (${changes.map((a) => `${a.kind} ${a.service}`).join(', ')})`);
+      return { ...base, state: 'out-of-sync', errors: heldErrors, applied: false, converged: false };
+    }
+    deps.metrics.setState(env.name, 'progressing');
+    for (const a of changes) decide(a.kind === 'restart' ? 'heal' : a.kind === 'remove' ? 'remove' : 'deploy', `${a.kind} ${a.service}: ${a.reasons.join('; ')} (trigger: ${trigger})`, a.service);
+    input.progress?.({ state: 'progressing', decisions: decisions.splice(0) });
+    deps.metrics.applies.inc({ environment: env.name });
+    const result = await apply(planned, { runtime: deps.runtime, environment: env, secrets: deps.secrets, log: deps.log, signal, ready: deps.ready });
+    for (const r of result.recovery) decide('recover', r.message, r.step.service);
+    const failedServices = new Set<string>();
+    const transient: string[] = [];
+    const lastActions = new Map<string, ServiceStatus['lastAction']>();
+    for (const r of result.results) {
+      deps.metrics.deploys.inc({ environment: env.name, kind: r.action.kind, result: r.outcome });
+      if (r.outcome === 'rolled-back') deps.metrics.rollbacks.inc({ environment: env.name });
+      if (r.outcome !== 'ok') decide(decisionOf(r), `${r.action.kind} ${r.action.service} ${r.outcome}: ${r.message}`, r.action.service);
+      // A transient failure (engine or registry away) is retried with backoff; a deterministic one waits for a new revision.
+      if (r.outcome === 'failed' && r.transient) transient.push(r.action.service);
+      else if (r.outcome === 'failed' || r.outcome === 'rolled-back') failedServices.add(r.action.service);
+      lastActions.set(r.action.service, { kind: r.action.kind, outcome: r.outcome, reasons: r.action.reasons, message: r.message, at: at() });
+    }
+    const after = await observe(deps.runtime, env.name, images);
+    services = describeServices(env, after, input.services).map((s) => (lastActions.has(s.name) ? { ...s, lastAction: lastActions.get(s.name)! } : s));
+    const superseded = result.results.some((r) => r.outcome === 'skipped' && signal?.aborted);
+    const durationMs = Date.now() - started;
+    deps.metrics.reconcileDuration.observe({ environment: env.name, outcome: result.outcome }, durationMs / 1000);
+    const changed = result.results.some((r) => r.outcome === 'ok');
+    const newFailed = failedServices.size === 0 ? undefined : { revision, services: failedServices };
+    if (newFailed || transient.length) deps.metrics.error(env.name);
+    return {
+      state: result.outcome === 'converged' ? 'synced' : superseded ? 'progressing' : 'degraded',
+      services,
+      decisions,
+      errors: result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'rolled-back').map((r) => `${r.action.service}: ${r.message}`),
+      applied: !superseded,
+      lastReconcile: { at: at(), durationMs, outcome: result.outcome },
+      failed: newFailed,
+      changed,
+      converged: result.outcome === 'converged',
+      transient,
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import type { Report } from './normalize-service.js';
+import { describeValue } from './problem.js';
+
+/**
+ * The operator settings for host-level options (daemon settings file, src/policy/). They allow binding
+ * the Docker socket; the compose fields below are not created by stagecoach at all, so they stay refused
+ * even where an operator allows host options: never accepted and ignored.
+ */
+export const hostOptionsSetting = 'policy.defaults.hostOptions / policy.environments[].hostOptions';
+
+const hostOptionRefusal = `is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (${hostOptionsSetting} in the daemon settings file covers binding the Docker socket only)`;
+
+/** Compose fields that reach past the container into the host. */
+export const hostOptions = [
+  'privileged',
+  'cap_add',
+  'cap_drop',
+  'devices',
+  'network_mode',
+  'pid',
+  'ipc',
+  'security_opt',
+  'sysctls',
+  'runtime',
+  'userns_mode',
+  'cgroup_parent',
+  'cgroup',
+  'device_cgroup_rules',
+  'oom_kill_disable',
+  'oom_score_adj',
+] as const;
+
+/**
+ * Fields the schema knows so that the message can say why they are refused,
+ * rather than "not a known field". Each is refused here, never ignored.
+ */
+export function refuseFields(raw: Record<string, unknown>, report: Report): void {
+  for (const field of hostOptions) {
+    if (raw[field] === undefined) continue;
+    if (field === 'network_mode' && typeof raw[field] === 'string' && !['host'].includes(raw[field] as string)) {
+      report([field], `is refused: every service joins its environment's network (and those under networks); network_mode ${describeValue(raw[field])} would take it off that network`, 'key');
+      continue;
+    }
+    report([field], `${hostOptionRefusal} (got ${describeValue(raw[field])})`, 'key');
+  }
+  const replicas = (raw.deploy as { replicas?: number } | undefined)?.replicas ?? (raw.scale as number | undefined) ?? 1;
+  if (raw.container_name !== undefined && replicas > 1) {
+    report(['container_name'], `allows one replica only: ${replicas} containers cannot share the name ${describeValue(raw.container_name)}`, 'key');
+  }
+  if (raw.pull_policy === 'build') report(['pull_policy'], 'build is refused: the daemon does not build images; build and push in CI, then use missing or always');
+  if (raw.links !== undefined) report(['links'], 'is refused: links are legacy; services reach each other by service name on the environment network (add another name as an alias under networks)', 'key');
+  const reservations = (raw.deploy as { resources?: { reservations?: { devices?: unknown } } } | undefined)?.resources?.reservations;
+  if (reservations?.devices !== undefined) {
+    report(['deploy', 'resources', 'reservations', 'devices'], `${hostOptionRefusal} (device access)`, 'key');
+  }
+}

@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeployInput, DeployResult, DeployStep } from '../../../src/daemon/deploy-step.js';
+import type { Trigger } from '../../../src/daemon/work-queue.js';
+import { envFiles, harness, intervalMs } from './support.js';
+
+let stop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+});
+
+async function started(files: Record<string, string>, options: Parameters<typeof harness>[1] = {}) {
+  const h = await harness(files, options);
+  stop = () => h.daemon.stop();
+  return h;
+}
+
+const two = { ...envFiles('alpha', 'app:1'), ...envFiles('beta', 'app:1') };
+
+describe('every trigger', () => {
+  // remote: asks the remote (one ls-remote); observes: environments observed on the engine without a new commit.
+  it.each<[string, (h: Awaited<ReturnType<typeof harness>>) => void | Promise<void>, { remote: number; observed: string[] }]>([
+    ['poll', async (h) => void (await h.clock.advance(intervalMs * 1.01)), { remote: 1, observed: [] }],
+    ['webhook', (h) => h.daemon.trigger({ kind: 'webhook', reason: 'webhook (github): push to main' }), { remote: 1, observed: [] }],
+    ['watch', (h) => h.daemon.trigger({ kind: 'watch', reason: 'commit in the local repository' }), { remote: 1, observed: [] }],
+    ['sync API', (h) => h.daemon.syncNow('sync API'), { remote: 1, observed: ['alpha', 'beta'] }],
+    ['sync.schedule', (h) => h.schedules.fire('beta', 'sync'), { remote: 0, observed: ['beta'] }],
+    ['docker event', (h) => h.daemon.trigger({ kind: 'docker-event', reason: 'docker event: beta-web die', heal: ['beta'], remote: false }), { remote: 0, observed: ['beta'] }],
+    ['docker event of an unmanaged environment', (h) => h.daemon.trigger({ kind: 'docker-event', reason: 'docker event: other-web die', heal: ['other'], remote: false }), { remote: 0, observed: [] }],
+  ])('%s', async (_name, fire, want) => {
+    const h = await started(two);
+    await h.poll();
+    const before = { remote: h.git.count('ls-remote'), alpha: (await h.counts('alpha')).observes, beta: (await h.counts('beta')).observes };
+    await fire(h);
+    await h.settle();
+    expect(h.git.count('ls-remote') - before.remote).toBe(want.remote);
+    const observed = [(await h.counts('alpha')).observes > before.alpha ? 'alpha' : '', (await h.counts('beta')).observes > before.beta ? 'beta' : ''].filter(Boolean);
+    expect(observed).toEqual(want.observed);
+  });
+
+  it('verify.schedule runs the tests and pushes a marker, without a deploy', async () => {
+    const h = await started(two);
+    const markers = h.git.subjects().filter((s) => s.startsWith('alpha: ')).length;
+    const applies = (await h.counts('alpha')).applies;
+    h.schedules.fire('alpha', 'verify');
+    await h.settle();
+    expect(h.git.subjects().filter((s) => s.startsWith('alpha: ')).length).toBe(markers + 1);
+    expect((await h.counts('alpha')).applies).toBe(applies);
+    expect(h.env('alpha').decisions[0]).toMatchObject({ kind: 'verify', result: 'passed' });
+  });
+
+  it('a docker event heals a container stopped by hand', async () => {
+    const h = await started(two);
+    const web = h.runtime.byName('beta-web')!;
+    await h.runtime.stopContainer(web.id);
+    h.daemon.trigger({ kind: 'docker-event', reason: 'docker event: beta-web die', heal: ['beta'], remote: false });
+    await h.settle();
+    expect(h.runtime.byName('beta-web')!.state).toBe('running');
+    expect(h.env('beta').decisions.find((d) => d.kind === 'heal')?.reason).toMatch(/^restart web: stopped .*\(trigger: docker event: beta-web die\)$/);
+  });
+
+  it('a docker event coalesced with a new head (a marker, a change elsewhere) still heals', async () => {
+    const h = await started(two);
+    await h.runtime.stopContainer(h.runtime.byName('beta-web')!.id);
+    h.git.land({ 'README.md': 'docs\n' }, 'docs');
+    h.daemon.trigger({ kind: 'webhook', reason: 'webhook (github): push' });
+    h.daemon.trigger({ kind: 'docker-event', reason: 'docker event: beta-web die', heal: ['beta'], remote: false });
+    await h.settle();
+    expect(h.runtime.byName('beta-web')!.state).toBe('running');
+    expect(h.env('beta').decisions.some((d) => d.kind === 'heal')).toBe(true);
+  });
+
+  it('triggers arriving during a cycle coalesce into one more cycle', async () => {
+    const held = new HeldDeploy();
+    const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
+    stop = () => release(h, held);
+    h.daemon.start();
+    await ticks();
+    expect(held.started).toHaveLength(1);
+    const burst: Trigger[] = [
+      { kind: 'webhook', reason: 'webhook 1' },
+      { kind: 'webhook', reason: 'webhook 2' },
+      { kind: 'watch', reason: 'watch' },
+      { kind: 'poll', reason: 'poll' },
+      { kind: 'docker-event', reason: 'docker event', heal: ['alpha'], remote: false },
+    ];
+    for (const t of burst) h.daemon.trigger(t);
+    await release(h, held, false);
+    // The start cycle, then one cycle for all five.
+    expect(h.cycles()).toBe(2);
+  });
+});
+
+async function ticks(n = 20): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+async function release(h: Awaited<ReturnType<typeof harness>>, held: HeldDeploy, stopping = true): Promise<void> {
+  held.hold = false;
+  held.free();
+  await h.settle();
+  if (stopping) await h.daemon.stop();
+}
+
+/** A deploy step that holds its rollout until released or aborted: the extension point, and a way to catch a rollout in flight. */
+class HeldDeploy implements DeployStep {
+  started: DeployInput[] = [];
+  aborted: string[] = [];
+  private release: (() => void) | undefined;
+  /** Only the first rollout is held. */
+  hold = true;
+  async deploy(input: DeployInput): Promise<DeployResult> {
+    this.started.push(input);
+    if (this.hold && this.started.length === 1) {
+      await new Promise<void>((resolve) => {
+        this.release = resolve;
+        input.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    if (input.signal?.aborted) this.aborted.push(`${input.env.name}@${input.revision.slice(0, 7)}: ${String(input.signal.reason)}`);
+    const superseded = input.signal?.aborted === true;
+    return { state: superseded ? 'progressing' : 'synced', services: [], errors: [], decisions: [], applied: !superseded, failed: undefined, changed: false, converged: !superseded, transient: [] };
+  }
+  free(): void {
+    this.release?.();
+  }
+}
+
+describe('a newer revision supersedes a rollout', () => {
+  it('aborts the rollout in flight when a new commit changes the environment, then deploys the newer one', async () => {
+    const held = new HeldDeploy();
+    const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
+    stop = () => release(h, held);
+    h.daemon.start();
+    await ticks();
+    expect(held.started).toHaveLength(1);
+    const newer = h.git.land(envFiles('alpha', 'app:2'), 'alpha: app:2');
+    h.daemon.trigger({ kind: 'webhook', reason: 'webhook (github): push' });
+    await ticks();
+    held.hold = false;
+    await h.settle();
+    expect(held.aborted).toEqual([expect.stringMatching(new RegExp(`^alpha@\\w{7}: superseded by revision ${newer.slice(0, 7)}`))]);
+    expect(held.started.at(-1)!.revision).toBe(newer);
+    expect(h.env('alpha').revision.applied).toBe(newer);
+  });
+
+  it('a commit that leaves the environment’s tree alone does not supersede it', async () => {
+    const held = new HeldDeploy();
+    const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
+    stop = () => release(h, held);
+    h.daemon.start();
+    await ticks();
+    h.git.land({ 'README.md': 'docs\n' }, 'docs');
+    h.daemon.trigger({ kind: 'webhook', reason: 'webhook (github): push' });
+    await ticks();
+    await release(h, held, false);
+    expect(held.aborted).toEqual([]);
+    expect(held.started).toHaveLength(1);
+  });
+});
