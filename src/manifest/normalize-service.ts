@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { compileSafeRegex } from '../policy/regex.js';
 import { parse as shellParse } from 'shell-quote';
 import { parseDuration } from './duration.js';
 import { specHash } from './hash.js';
