@@ -38,9 +38,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .command('plan')
     .description('show what apply would change in an environment (exit 0 in sync, 1 changes pending, 2 error)')
     .requiredOption('--env <name>', 'environment')
+    .option('--policy <file>', 'operator policy file (YAML; default $STAGECOACH_POLICY, else the built-in defaults)')
     .option('--repo <dir>', 'config repo folder', '.')
     .option('--json', 'print the plan as JSON')
-    .action(async (options: { env: string; repo: string; json?: boolean }) => {
+    .action(async (options: { env: string; repo: string; policy?: string; json?: boolean }) => {
       code = await (await import('./plan.js')).planCommand(options, io);
     });
 
@@ -48,8 +49,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .command('apply')
     .description('make an environment match its manifests, rolling back failed updates (exit 0 converged, 1 failed, 2 error)')
     .requiredOption('--env <name>', 'environment')
+    .option('--policy <file>', 'operator policy file (YAML; default $STAGECOACH_POLICY, else the built-in defaults)')
     .option('--repo <dir>', 'config repo folder', '.')
-    .action(async (options: { env: string; repo: string }) => {
+    .action(async (options: { env: string; repo: string; policy?: string }) => {
       code = await (await import('./apply.js')).applyCommand(options, io);
     });
 
@@ -63,6 +65,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--listen <host:port>', 'HTTP address for status, metrics, API and webhooks (default 127.0.0.1:7420)')
     .option('--data <dir>', 'data directory (default ./.stagecoach or $STAGECOACH_DATA)')
     .option('--config <file>', 'settings file (YAML, see schemas/settings.schema.json)')
+    .option('--policy <file>', 'operator policy file (YAML, the shape of the settings policy:); replaces the settings file policy')
     .action(async (options: Record<string, string>) => {
       code = await (await import('./run.js')).runCommand(options, io);
     });
@@ -80,9 +83,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .command('verify')
     .description("run an environment's tests against what runs now (exit 0 all passed, 1 failed, 2 error); writes no marker")
     .requiredOption('--env <name>', 'environment')
+    .option('--policy <file>', 'operator policy file (YAML; default $STAGECOACH_POLICY, else the built-in defaults)')
     .option('--repo <dir>', 'config repo folder', '.')
     .option('--json', 'print the results as JSON')
-    .action(async (options: { env: string; repo: string; json?: boolean }) => {
+    .action(async (options: { env: string; repo: string; policy?: string; json?: boolean }) => {
       code = await (await import('./verify.js')).verifyCommand(options, io);
     });
 

@@ -18,6 +18,7 @@ import type { DaemonStatus } from '../daemon/status.js';
 import { UsageError } from '../errors.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import type { EnvironmentManifest } from '../manifest/types.js';
+import { trustHooks } from '../promotion/trust.js';
 import { hostSecrets } from '../reconcile/secrets.js';
 import { daemonImageAutomation } from '../images/daemon-hook.js';
 import { processCredentialHelper } from '../registry/helper-process.js';
@@ -26,6 +27,7 @@ import { ensureExampleImages } from '../runtime/ensure-image.js';
 import { InspectCache } from '../reconcile/inspect-cache.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerRuntime } from '../runtime/types.js';
+import { hardenServer } from '../server/edge.js';
 import { createRequestHandler } from '../server/http.js';
 import { GitRepository } from '../git/repository.js';
 import { seedExampleRepo } from '../git/seed.js';
@@ -89,11 +91,12 @@ function allInSync(status: DaemonStatus): boolean {
  */
 async function listen(settings: Settings, io: CliIo): Promise<{ server: Server; serve(handler: RequestListener): void } | undefined> {
   let handler: RequestListener | undefined;
-  const server = createServer((req, res) => {
+  // Edge limits (connection caps, timeouts) from the first connection on.
+  const server = hardenServer(createServer((req, res) => {
     if (handler) return handler(req, res);
     res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '1' });
     res.end('{"starting":true}');
-  });
+  }));
   server.listen(settings.listen.port, settings.listen.host);
   try {
     await once(server, 'listening');
@@ -179,6 +182,13 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     deployFor,
     runtimeFor: (env) => runtimeFor(env),
     secrets,
+    policy: settings.policy,
+    trust: trustHooks(repo.dir, {
+      keys: settings.trust.allowedSigners || settings.trust.openpgpKeyring ? { allowedSigners: settings.trust.allowedSigners, openpgpKeyring: settings.trust.openpgpKeyring } : undefined,
+      requireSignedHead: settings.trust.requireSignedHead,
+    }),
+    // The daemon's own commits (markers, proposals) are SSH-signed with the key from the settings.
+    sign: settings.trust.signingKey ? { format: 'ssh', key: settings.trust.signingKey } : undefined,
     log,
     metrics,
     clock: systemClock,

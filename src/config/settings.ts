@@ -11,6 +11,11 @@ import { UsageError } from '../errors.js';
 import type { NotificationSettings } from '../notify/sinks.js';
 import { loadNotifications } from './notifications.js';
 import type { RawNotifications } from './notifications.js';
+import type { OperatorPolicy } from '../policy/types.js';
+import { readPolicyFile, toOperatorPolicy } from './policy.js';
+import type { RawPolicy } from './policy.js';
+import { trustSettings } from './trust.js';
+import type { RawTrust, TrustSettings } from './trust.js';
 
 /** The daemon's settings, merged and validated: one object, built once at start. */
 export interface Settings {
@@ -30,6 +35,10 @@ export interface Settings {
   notifications: NotificationSettings | undefined;
   /** Image automation: how often each registry host is asked (settings file `registries`); others every poll interval. */
   registryIntervalsMs: Record<string, number>;
+  /** What each environment may do, decided by the operator (never by the repo). */
+  policy: OperatorPolicy;
+  /** Commit signing and the keys the daemon trusts. */
+  trust: TrustSettings;
 }
 
 /** Command-line flags of `stagecoach run`, as parsed. */
@@ -41,6 +50,7 @@ export interface RunFlags {
   listen?: string;
   data?: string;
   config?: string;
+  policy?: string;
 }
 
 interface RawSettings {
@@ -55,9 +65,12 @@ interface RawSettings {
   apiToken?: { file?: string; env?: string };
   notifications?: RawNotifications;
   registries?: Record<string, { interval?: string }>;
+  policy?: RawPolicy;
+  signing?: RawTrust['signing'];
+  trust?: RawTrust['trust'];
 }
 
-const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'notifications' | 'registries'>, string> = {
+const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'notifications' | 'registries' | 'policy' | 'signing' | 'trust'>, string> = {
   repo: 'STAGECOACH_REPO',
   branch: 'STAGECOACH_BRANCH',
   environments: 'STAGECOACH_ENV',
@@ -147,6 +160,10 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
   const webhookSecret = readSecret('STAGECOACH_WEBHOOK_SECRET', env, fileRaw.webhookSecret, problems);
   const apiToken = readSecret('STAGECOACH_API_TOKEN', env, fileRaw.apiToken, problems);
   const notifications = loadNotifications(fileRaw.notifications, fileDoc, env, path.dirname(path.resolve(cwd, configFile ?? '.')), problems);
+  const policyFile = flags.policy ?? env.STAGECOACH_POLICY;
+  const rawPolicy = policyFile ? readPolicyFile(policyFile, cwd, validators, problems) : fileRaw.policy;
+  const policySource = policyFile ? `policy file ${path.resolve(cwd, policyFile)}` : fileRaw.policy ? 'settings file' : 'built-in defaults';
+  const trust = trustSettings({ signing: fileRaw.signing, trust: fileRaw.trust }, env, cwd, problems);
   if (problems.length > 0) throw new UsageError(`invalid settings:\n${problems.map(formatProblem).join('\n')}`);
   const [host, port] = splitListen(merged.listen ?? '127.0.0.1:7420');
   const repo = merged.repo && !/^[a-z][a-z0-9+.-]*:\/\//i.test(merged.repo) && !/^[^/]+@[^:]+:/.test(merged.repo) ? path.resolve(cwd, merged.repo) : merged.repo;
@@ -163,6 +180,8 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     secretsDir: env.STAGECOACH_SECRETS_DIR,
     notifications,
     registryIntervalsMs: Object.fromEntries(Object.entries(fileRaw.registries ?? {}).flatMap(([host, r]) => (r.interval ? [[host, parseDuration(r.interval) ?? 0]] : []))),
+    policy: toOperatorPolicy(rawPolicy, policySource),
+    trust,
   };
 }
 

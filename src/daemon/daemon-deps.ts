@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ImageAutomation } from '../images/automation.js';
 import type { GitReader, GitWriter, SignOption } from '../git/ports.js';
+import type { OperatorPolicy } from '../policy/types.js';
+import type { TrustHooks } from '../promotion/trust.js';
 import type { SchemaValidators } from '../manifest/schemas.js';
 import type { EnvironmentManifest } from '../manifest/types.js';
 import type { SecretSource } from '../reconcile/secrets.js';
@@ -31,6 +33,10 @@ export interface DaemonDeps {
   clock: Clock;
   random?: () => number;
   retryBaseMs?: number;
+  /** The operator's policy; an environment it refuses is invalid (nothing is sent to its engine). */
+  policy?: OperatorPolicy;
+  /** Which markers count (signed by the operator's keys) and whether the head may deploy (trust.requireSignedHead). */
+  trust?: TrustHooks;
   /** Sign the daemon's own commits (markers, proposals). */
   sign?: SignOption;
   /** Cron schedules (sync.schedule, verify.schedule); replaced in tests. */

@@ -1,22 +1,24 @@
 import type { LoadedEnvironment } from '../manifest/types.js';
+import { hostPolicyProblems } from '../policy/host-policy.js';
 import { MarkerIndex } from '../promotion/marker-index.js';
 import { revisionLabel } from '../reconcile/format.js';
 import type { DaemonDeps } from './daemon-deps.js';
 import type { FailedUpdate } from './deploy-step.js';
 import { DesiredState } from './desired-state.js';
 import * as step from './environment-cycle.js';
-import { Verifier } from './verifier.js';
+import { recordInvalid, recordUnreachable } from './invalid.js';
 import { imageDigests } from './promotion-steps.js';
+import { countedPeek } from './remote-peek.js';
 import { Schedules } from './schedules.js';
 import type { ImageAutomation } from '../images/automation.js';
-import type { DaemonStatus } from './status.js';
-
-export type { DaemonDeps } from './daemon-deps.js';
 import { StatusStore } from './status-store.js';
 import type { EnvironmentPatch } from './status-store.js';
+import type { DaemonStatus } from './status.js';
+import { Verifier } from './verifier.js';
 import type { CycleOutcome, Trigger, Work } from './work-queue.js';
 import { WorkQueue } from './work-queue.js';
 
+export type { DaemonDeps } from './daemon-deps.js';
 
 /**
  * The loop, composed: the work queue decides when, the desired state (keyed
@@ -41,11 +43,12 @@ export class Daemon {
 
   constructor(private readonly deps: DaemonDeps) {
     this.store = new StatusStore({ repo: deps.git.displayUrl, branch: deps.branch });
+    this.sink = { store: this.store, metrics: deps.metrics, log: deps.log };
+    this.peek = countedPeek(deps);
     this.desired = new DesiredState({ git: deps.git, validators: deps.validators, metrics: deps.metrics });
-    this.index = new MarkerIndex(deps.git);
+    this.index = new MarkerIndex(deps.git, deps.trust?.verifyMarkers);
     this.verifier = new Verifier({ ...deps, runtimeFor: (env) => deps.runtimeFor(env.environment), status: (name) => this.store.environment(name), all: () => this.desired.all() });
-    const fire = (env: string, kind: 'sync' | 'verify') =>
-      this.trigger(kind === 'sync' ? { kind: 'schedule', reason: 'schedule (sync.schedule)', heal: [env], remote: false } : { kind: 'schedule', reason: 'schedule (verify.schedule)', verify: [env], remote: false });
+    const fire = (env: string, kind: 'sync' | 'verify') => this.trigger(kind === 'sync' ? { kind: 'schedule', reason: 'schedule (sync.schedule)', heal: [env], remote: false } : { kind: 'schedule', reason: 'schedule (verify.schedule)', verify: [env], remote: false });
     this.schedules = deps.schedules ? deps.schedules(fire) : new Schedules(fire);
     this.queue = new WorkQueue({
       clock: deps.clock,
@@ -109,8 +112,8 @@ export class Daemon {
     if (!this.opened || !this.queue.busy || this.peeking || !base) return;
     this.peeking = true;
     try {
-      const head = await this.deps.git.remoteHead();
-      if (head === base) return;
+      const head = await this.peek();
+      if (head === undefined || head === base) return;
       const fetched = await this.deps.git.fetch();
       // Only a rollout still working on the revision looked at is superseded (not the cycle that already took the new one).
       if (this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]))) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`);
@@ -120,6 +123,10 @@ export class Daemon {
       this.peeking = false;
     }
   }
+
+  /** One ls-remote at a time however many triggers ask (a burst of webhooks shares it), each one counted. */
+  private readonly peek: () => Promise<string | undefined>;
+  private readonly sink: Parameters<typeof recordInvalid>[0];
 
   private async cycle(work: Work, signal: AbortSignal): Promise<CycleOutcome> {
     const outcome: CycleOutcome = { sourceDown: false, retry: [], done: [] };
@@ -200,12 +207,17 @@ export class Daemon {
       // Same tree, same desired state: nothing to load, observe or apply (a marker, a change elsewhere).
       if (at.tree === this.handled.get(at.name) && !work.full && !recheckGate) continue;
       const env = at.load.loaded;
-      if (!env || at.problems.length > 0) {
-        const patch = step.invalidPatch(at, at.revision, current, this.now());
-        this.store.patch(at.name, patch);
-        this.deps.metrics.setState(at.name, 'invalid');
-        this.deps.metrics.error(at.name);
-        this.deps.log.warn({ environment: at.name, revision: revisionLabel(at.revision), problems: patch.errors }, 'invalid revision; keeping the last good one');
+      // trust.requireSignedHead, per environment: the commit its desired state comes from must be signed (the daemon's unsigned markers on top change no tree).
+      const unsigned = env ? await this.deps.trust?.headRefusal(at.revision) : undefined;
+      if (unsigned) {
+        recordInvalid(this.sink, at.name, step.unsignedPatch(unsigned, at.revision, current, this.now()), at.revision, 'revision refused: not signed by a trusted key');
+        this.handled.set(at.name, at.tree);
+        continue;
+      }
+      // The operator's policy, checked before the gate or any engine is contacted: a refused endpoint never sees a secret.
+      const refused = env && at.problems.length === 0 && this.deps.policy ? await hostPolicyProblems(this.deps.policy, env) : [];
+      if (!env || at.problems.length > 0 || refused.length > 0) {
+        recordInvalid(this.sink, at.name, step.invalidPatch(refused.length ? { ...at, problems: refused } : at, at.revision, current, this.now()), at.revision, 'invalid revision; keeping the last good one');
         this.handled.set(at.name, at.tree);
         continue;
       }
@@ -261,13 +273,7 @@ export class Daemon {
       else if (step.unverified(env, this.index)) await this.verify(env, revision, 'no marker for what runs');
       return true;
     } catch (error) {
-      const message = (error as Error).message;
-      this.store.patch(env.name, step.unreachablePatch(message, revision, this.now()));
-      this.deps.log.warn({ environment: env.name, err: message }, 'cannot reconcile; will retry');
-      this.deps.metrics.setState(env.name, 'unreachable');
-      this.deps.metrics.error(env.name);
-      // Retried with backoff unless the error says retrying as is cannot help.
-      if ((error as { transient?: boolean }).transient !== false) outcome.retry.push(env.name);
+      recordUnreachable(this.sink, env.name, error, revision, this.now(), outcome.retry);
       return true;
     }
   }
@@ -290,11 +296,9 @@ export class Daemon {
   }
 
   private async describePromotions(names: readonly string[]): Promise<void> {
-    let branches: { branch: string; commit: string }[] | undefined;
-    if (!this.proposalsRead) {
-      this.proposalsRead = true;
-      branches = await this.deps.git.remoteBranches('stagecoach/promote/').catch(() => []);
-    }
+    // Proposal branches are read from the remote once, at the first cycle (cycles never overlap).
+    const branches = this.proposalsRead ? undefined : await this.deps.git.remoteBranches('stagecoach/promote/').catch(() => []);
+    this.proposalsRead = true;
     for (const name of names) this.store.patch(name, step.promotionsPatch(this.store.environment(name), this.index, name, branches));
   }
 }

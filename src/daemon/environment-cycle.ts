@@ -27,6 +27,13 @@ export function invalidPatch(at: EnvironmentAt, revision: string, current: Envir
   return { state: 'invalid', errors: problems, revision: { desired: revision }, decisions: [{ at: now, kind: 'invalid', revision, reason }] };
 }
 
+/** The commit an environment's desired state comes from is not signed by a trusted key (trust.requireSignedHead): nothing of it deploys. */
+export function unsignedPatch(reason: string, revision: string, current: EnvironmentStatus | undefined, now: string): EnvironmentPatch {
+  const lastGood = current?.revision.lastGood;
+  const keeping = lastGood ? `keeping revision ${revisionLabel(lastGood)}` : 'nothing deployed yet';
+  return { state: 'invalid', errors: [reason], revision: { desired: revision }, decisions: [{ at: now, kind: 'invalid', revision, reason: `${reason}; ${keeping}` }] };
+}
+
 /** The promotion gate: blocked (and why) when an image has no passing marker upstream. */
 export function gateStep(env: LoadedEnvironment, revision: string, current: EnvironmentStatus | undefined, index: MarkerIndex, digests: Record<string, string | null>, now: string): { blocked: boolean; patch: EnvironmentPatch } {
   const upstream = env.environment.promotion.from;

@@ -19,6 +19,8 @@ export interface RepoFiles {
   listManifests(dir: string): Promise<string[]>;
   /** Reads a file, refusing one above maxFileBytes or one that leaves the repo through a link. */
   read(file: string): Promise<ReadResult>;
+  /** Where a folder leads when a link takes it out of the repo (it is then never listed or walked); undefined when it stays inside. */
+  leavesRepo?(dir: string): Promise<string | undefined>;
 }
 
 const manifestPattern = /\.ya?ml$/i;
@@ -31,13 +33,21 @@ export function tooLarge(file: string, bytes: number): Problem {
 export function diskRepo(root: string): RepoFiles {
   const rootReal = realpath(root);
   const abs = (rel: string) => path.join(root, ...rel.split('/'));
+  /** A link anywhere on the way to `dir` that leads out of the repo: its target; such a folder is never read. */
+  const leavesRepo = async (dir: string): Promise<string | undefined> => {
+    const [real, base] = await Promise.all([realpath(abs(dir)).catch(() => undefined), rootReal]);
+    return real !== undefined && real !== base && !real.startsWith(base + path.sep) ? real : undefined;
+  };
   return {
+    leavesRepo,
     async listDirs(dir) {
+      if (await leavesRepo(dir)) return [];
       const entries = await readdir(abs(dir), { withFileTypes: true }).catch(() => []);
       return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
     },
     async listManifests(dir) {
       const found: string[] = [];
+      if (await leavesRepo(dir)) return found;
       const walk = async (rel: string): Promise<void> => {
         const entries = await readdir(abs(rel), { withFileTypes: true }).catch(() => []);
         for (const entry of entries) {

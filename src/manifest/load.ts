@@ -218,8 +218,10 @@ export interface RepoLoad {
 
 /** Loads every environment (or only `only`) and checks what spans environments: promotion.from. */
 export async function loadRepo(files: RepoFiles, validators: SchemaValidators, only?: readonly string[]): Promise<RepoLoad> {
-  const names = await files.listDirs(environmentsDir);
   const problems: Problem[] = [];
+  const outside = await files.leavesRepo?.(environmentsDir);
+  if (outside) return { environments: [], problems: [{ file: environmentsDir, message: `is a link that leaves the config repo (to ${outside}): refused, not read` }] };
+  const names = await files.listDirs(environmentsDir);
   if (names.length === 0) problems.push({ file: environmentsDir, message: 'has no environment folders (expected environments/<name>/)' });
   for (const wanted of only ?? []) {
     if (!names.includes(wanted)) {

@@ -1,3 +1,4 @@
+import { regexProblem } from '../policy/regex.js';
 import { parseDuration } from './duration.js';
 import { defaultSecretNames, splitCommand } from './normalize-service.js';
 import type { Report } from './normalize-service.js';
@@ -55,13 +56,8 @@ function normalizeTest(raw: RawTest, index: number, report: Report): TestSpec {
   };
   if (raw.http) {
     const expect = raw.http.expect ?? {};
-    if (expect.bodyRegex !== undefined) {
-      try {
-        new RegExp(expect.bodyRegex);
-      } catch (error) {
-        report([...where, 'http', 'expect', 'bodyRegex'], `is not a valid regular expression: ${(error as Error).message}`);
-      }
-    }
+    const bad = expect.bodyRegex === undefined ? undefined : regexProblem(expect.bodyRegex);
+    if (bad) report([...where, 'http', 'expect', 'bodyRegex'], bad);
     test.http = {
       method: raw.http.method ?? 'GET',
       url: raw.http.url,
@@ -85,11 +81,8 @@ function normalizeTest(raw: RawTest, index: number, report: Report): TestSpec {
 
 export function normalizeEnvironment(raw: RawEnvironment, file: string, report: Report): EnvironmentManifest {
   const secretNames = raw.policy?.secretNames ?? defaultSecretNames;
-  try {
-    new RegExp(secretNames, 'i');
-  } catch (error) {
-    report(['policy', 'secretNames'], `is not a valid regular expression: ${(error as Error).message}`);
-  }
+  const bad = regexProblem(secretNames, { ignoreCase: true });
+  if (bad) report(['policy', 'secretNames'], bad);
   const auto = raw.promotion?.auto;
   return {
     name: raw.name,

@@ -44,13 +44,14 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
   const documents: ParsedDocument[] = [];
   let parsed: ReturnType<typeof parseAllDocuments>;
   try {
-    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, schema: 'core', merge: true });
+    // uniqueKeys off: duplicateKeys() below does the same check in linear time.
+    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: false, schema: 'core', merge: true });
   } catch (error) {
     return { documents, problems: [{ file, message: `YAML cannot be parsed: ${(error as Error).message}` }] };
   }
   const docs = Array.isArray(parsed) ? parsed : [];
   docs.forEach((doc, index) => {
-    const issues = [...doc.errors, ...doc.warnings];
+    const issues = [...doc.errors, ...doc.warnings, ...duplicateKeys(doc)];
     for (const issue of issues) {
       const where = position(issue.pos[0]);
       let message = cleanMessage(issue.message);
@@ -75,6 +76,34 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
     documents.push({ file, index, value, ...(transformed.length ? { transformFailed: true } : {}), locate: (path, at = 'value') => locateIn(doc, path, at, position) });
   });
   return { documents, problems };
+}
+
+/**
+ * Duplicate keys in one pass with a set per mapping. yaml's own `uniqueKeys`
+ * compares every key with every other one (40,000 keys stalled the event
+ * loop for 35 s); this is linear in the number of keys.
+ */
+function duplicateKeys(doc: Document): { code: 'DUPLICATE_KEY'; pos: [number, number]; message: string }[] {
+  const found: { code: 'DUPLICATE_KEY'; pos: [number, number]; message: string }[] = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = pair.key;
+        if (isScalar(key) && key.value !== '<<') {
+          const id = `${typeof key.value}:${String(key.value)}`;
+          if (seen.has(id)) found.push({ code: 'DUPLICATE_KEY', pos: [key.range?.[0] ?? 0, key.range?.[1] ?? 0], message: 'duplicate key' });
+          seen.add(id);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      stack.push(...node.items);
+    }
+  }
+  return found.sort((a, b) => a.pos[0] - b.pos[0]);
 }
 
 function duplicateKeyName(text: string, offset: number): string {

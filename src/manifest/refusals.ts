@@ -1,8 +1,14 @@
 import type { Report } from './normalize-service.js';
 import { describeValue } from './problem.js';
 
-/** The operator setting (daemon settings file) that would allow host-level options; see the trust-boundary issue. */
-export const hostOptionsSetting = 'policy.hostOptions';
+/**
+ * The operator settings for host-level options (daemon settings file, src/policy/). They allow binding
+ * the Docker socket; the compose fields below are not created by stagecoach at all, so they stay refused
+ * even where an operator allows host options: never accepted and ignored.
+ */
+export const hostOptionsSetting = 'policy.defaults.hostOptions / policy.environments[].hostOptions';
+
+const hostOptionRefusal = `is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (${hostOptionsSetting} in the daemon settings file covers binding the Docker socket only)`;
 
 /** Compose fields that reach past the container into the host. */
 export const hostOptions = [
@@ -35,7 +41,7 @@ export function refuseFields(raw: Record<string, unknown>, report: Report): void
       report([field], `is refused: every service joins its environment's network (and those under networks); network_mode ${describeValue(raw[field])} would take it off that network`, 'key');
       continue;
     }
-    report([field], `is a host-level option, refused unless the operator allows it with ${hostOptionsSetting} in the daemon settings file (got ${describeValue(raw[field])})`, 'key');
+    report([field], `${hostOptionRefusal} (got ${describeValue(raw[field])})`, 'key');
   }
   const replicas = (raw.deploy as { replicas?: number } | undefined)?.replicas ?? (raw.scale as number | undefined) ?? 1;
   if (raw.container_name !== undefined && replicas > 1) {
@@ -45,6 +51,6 @@ export function refuseFields(raw: Record<string, unknown>, report: Report): void
   if (raw.links !== undefined) report(['links'], 'is refused: links are legacy; services reach each other by service name on the environment network (add another name as an alias under networks)', 'key');
   const reservations = (raw.deploy as { resources?: { reservations?: { devices?: unknown } } } | undefined)?.resources?.reservations;
   if (reservations?.devices !== undefined) {
-    report(['deploy', 'resources', 'reservations', 'devices'], `is a host-level option (device access), refused unless the operator allows it with ${hostOptionsSetting} in the daemon settings file`, 'key');
+    report(['deploy', 'resources', 'reservations', 'devices'], `${hostOptionRefusal} (device access)`, 'key');
   }
 }

@@ -1,3 +1,4 @@
+import { isSecretName, secretNameHint } from '../policy/secret-name.js';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Report } from './normalize-service.js';
@@ -79,8 +80,9 @@ export function normalizeSecrets(refs: RawFileRef[] | undefined, ctx: FilesConte
   const out: FileMount[] = [];
   (refs ?? []).forEach((ref, i) => {
     const name = typeof ref === 'string' ? ref : ref.source;
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      ctx.report(['secrets', i], `must be a secret name (letters, digits, '_', '.', '-') (got ${describeValue(name)})`);
+    // The one secret-name grammar (service environments, tests and compose secrets alike): a file name, never a path.
+    if (!isSecretName(name)) {
+      ctx.report(['secrets', i], `${secretNameHint} (got ${describeValue(name)})`);
       return;
     }
     const target = typeof ref === 'string' || !ref.target ? `/run/secrets/${name}` : ref.target.startsWith('/') ? ref.target : `/run/secrets/${ref.target}`;

@@ -1,5 +1,6 @@
 import { parse as parseDotenv } from 'dotenv';
 import { parseAllDocuments } from 'yaml';
+import { regexProblem, withSafeRegex } from '../policy/regex.js';
 import type { RepoFiles } from './files.js';
 import type { VariableScope } from './interpolate.js';
 import { defaultSecretNames } from './normalize-service.js';
@@ -29,12 +30,8 @@ export function environmentPreview(texts: ReadonlyMap<string, string>): { secret
         let secretNames = defaultSecretNames;
         const names = value.policy?.secretNames;
         if (typeof names === 'string') {
-          try {
-            new RegExp(names, 'i');
-            secretNames = names;
-          } catch {
-            // the full load reports an invalid expression
-          }
+          // RE2 (the pattern comes from the repo); the full load reports an invalid expression.
+          if (regexProblem(names, { ignoreCase: true }) === undefined) secretNames = names;
         }
         const raw = value.variables && typeof value.variables === 'object' ? (value.variables as Record<string, unknown>) : {};
         const variables = Object.fromEntries(Object.entries(raw).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v)).map(([k, v]) => [k, String(v)]));
@@ -50,7 +47,8 @@ export function environmentPreview(texts: ReadonlyMap<string, string>): { secret
 /** Reads `<folder>/.env`; a missing file is no variables. Secret-looking names in it are refused: secrets never live in git. */
 export async function readVariables(files: RepoFiles, folder: string, preview: ReturnType<typeof environmentPreview>, problems: Problem[]): Promise<Variables> {
   const file = `${folder}/${variablesFile}`;
-  const secret = new RegExp(preview.secretNames, 'i');
+  // RE2, compiled per question and freed at once: the scope outlives this call and re2-wasm's heap is not garbage-collected.
+  const secret = { test: (name: string) => regexProblem(preview.secretNames, { ignoreCase: true }) === undefined && withSafeRegex(preview.secretNames, { ignoreCase: true }, (r) => r.test(name)) };
   const read = await files.read(file);
   const values = new Map<string, string>();
   if (!read.ok && read.problem.message !== 'does not exist') problems.push(read.problem);
@@ -58,7 +56,7 @@ export async function readVariables(files: RepoFiles, folder: string, preview: R
     const lines = read.text.split('\n');
     for (const [name, value] of Object.entries(parseDotenv(read.text))) {
       if (secret.test(name)) {
-        const line = lines.findIndex((l) => new RegExp(`^\\s*(export\\s+)?${name.replace(/[.]/g, '\\.')}\\s*=`).test(l)) + 1;
+        const line = lines.findIndex((l) => new RegExp(`^\\s*(export\\s+)?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`).test(l)) + 1;
         problems.push({
           file,
           ...(line > 0 ? { line, column: 1 } : {}),

@@ -1,6 +1,15 @@
 import type { GitReader } from '../git/ports.js';
 import { parseTrailers } from './marker.js';
 import type { MarkerTrailers } from './marker.js';
+import type { SignatureVerdict } from './signing.js';
+
+/** Checks the signatures of marker commits; when given, only trusted markers count. */
+export type MarkerVerifier = (commits: readonly string[]) => Promise<Map<string, SignatureVerdict>>;
+
+export interface IgnoredMarker {
+  commit: string;
+  why: string;
+}
 
 export interface MarkerRef extends MarkerTrailers {
   commit: string;
@@ -25,7 +34,11 @@ interface EnvIndex {
 export class MarkerIndex {
   private last: string | null = null;
   private envs = new Map<string, EnvIndex>();
-  constructor(private readonly git: Pick<GitReader, 'log' | 'isAncestor'>) {}
+  private ignoredByEnv = new Map<string, IgnoredMarker[]>();
+  constructor(
+    private readonly git: Pick<GitReader, 'log' | 'isAncestor'>,
+    private readonly verify?: MarkerVerifier,
+  ) {}
 
   /** The revision the index was last refreshed to. */
   get revision(): string | null {
@@ -41,13 +54,26 @@ export class MarkerIndex {
     if (this.last && !(await this.git.isAncestor(this.last, head))) {
       this.last = null;
       this.envs = new Map();
+      this.ignoredByEnv = new Map();
     }
     const entries = await this.git.log({ revision: head, ...(this.last ? { since: this.last } : {}), paths: ['promotions/'], reverse: true });
-    let count = 0;
+    const refs: MarkerRef[] = [];
     for (const entry of entries) {
       const parsed = parseTrailers(entry.trailers);
-      if (!parsed) continue;
-      this.add({ ...parsed, commit: entry.commit, at: entry.committerDate, author: entry.author });
+      if (parsed) refs.push({ ...parsed, commit: entry.commit, at: entry.committerDate, author: entry.author });
+    }
+    // Trailers anyone can write: with a verifier, only a marker signed by a key the operator trusts counts.
+    const verdicts = this.verify ? await this.verify(refs.map((r) => r.commit)) : undefined;
+    let count = 0;
+    for (const ref of refs) {
+      const verdict = verdicts?.get(ref.commit);
+      if (verdicts && !verdict?.trusted) {
+        const list = this.ignoredByEnv.get(ref.environment) ?? [];
+        list.push({ commit: ref.commit, why: verdict && !verdict.trusted ? verdict.why : 'signature not checked' });
+        this.ignoredByEnv.set(ref.environment, list.slice(-5));
+        continue;
+      }
+      this.add(ref);
       count++;
     }
     this.last = head;
@@ -67,6 +93,11 @@ export class MarkerIndex {
       if (image.digest) env.passingByDigest.set(image.digest, ref);
       else env.passingByImageWithoutDigest.set(image.image, ref);
     }
+  }
+
+  /** The newest markers of an environment that were not trusted, and why (at most 5). */
+  ignored(environment: string): IgnoredMarker[] {
+    return this.ignoredByEnv.get(environment) ?? [];
   }
 
   latest(environment: string): MarkerRef | undefined {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EnvValue } from '../manifest/types.js';
 import { DeployError } from '../errors.js';
+import { isSecretName } from '../policy/secret-name.js';
 
 /** Looks a secret up on the daemon host; undefined when it is not set. */
 export type SecretSource = (name: string) => string | undefined;
@@ -10,9 +11,14 @@ export function secretEnvName(name: string): string {
   return `STAGECOACH_SECRET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
-/** Secrets from files in `dir` (one file per secret, trailing newline dropped), else from STAGECOACH_SECRET_<NAME>. */
+/**
+ * Secrets from files in `dir` (one file per secret, trailing newline dropped),
+ * else from STAGECOACH_SECRET_<NAME>. A name outside the secret-name grammar
+ * (a path, `..`) is never looked up: nothing outside `dir` can be read.
+ */
 export function hostSecrets(dir: string | undefined, env: NodeJS.ProcessEnv): SecretSource {
   return (name) => {
+    if (!isSecretName(name)) return undefined;
     if (dir) {
       try {
         return readFileSync(path.join(dir, name), 'utf8').replace(/\r?\n$/, '');

@@ -5,10 +5,13 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../daemon/metrics.js';
 import type { DaemonStatus } from '../daemon/status.js';
 import type { Trigger } from '../daemon/work-queue.js';
+import { DeliveryLog, deliveryId } from '../source/deliveries.js';
 import { judgeWebhook, webhookProviders } from '../source/webhooks.js';
 import type { WebhookProvider } from '../source/webhooks.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { pageRoute } from './page/routes.js';
+import { hardenServer, requestUrl } from './edge.js';
+import type { EdgeLimits } from './edge.js';
 
 /** What the server needs of the daemon: immutable status snapshots and a way to ask for work. */
 export interface DaemonControl {
@@ -26,6 +29,9 @@ export interface ServerDeps {
   apiToken: string | undefined;
   /** Largest webhook body accepted. */
   bodyLimit?: number;
+  /** Delivery ids already acted on (replays trigger nothing). */
+  deliveries?: DeliveryLog;
+  limits?: EdgeLimits;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
@@ -63,13 +69,20 @@ async function webhook(provider: WebhookProvider, req: IncomingMessage, res: Ser
     send(res, 202, { ignored: verdict.reason });
     return;
   }
+  const id = deliveryId(provider, req.headers);
+  if (id && deps.deliveries && !deps.deliveries.firstSeen(id)) {
+    deps.log.info({ provider, delivery: id }, 'webhook ignored: delivery already seen');
+    send(res, 202, { ignored: `delivery ${id} was already received` });
+    return;
+  }
   deps.log.info({ provider, reason: verdict.reason }, 'webhook accepted: checking the config repo');
   deps.daemon.trigger({ kind: 'webhook', reason: `webhook (${provider}): ${verdict.reason}` });
   send(res, 202, { accepted: verdict.reason });
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req);
+  if (!url) return send(res, 400, { error: 'malformed request URL' });
   const { daemon } = deps;
   const method = req.method ?? 'GET';
   // One snapshot per request: a reader never sees half a cycle.
@@ -101,7 +114,8 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps
 }
 
 /** Health, metrics, the status API and page, the sync API and webhooks, as a request listener. */
-export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(input: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const deps: ServerDeps = { ...input, deliveries: input.deliveries ?? new DeliveryLog(Date.now) };
   return (req, res) => {
     route(req, res, deps).catch((error: unknown) => {
       deps.log.error({ err: error }, 'http handler failed');
@@ -110,7 +124,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
   };
 }
 
-/** The same, as a server of its own (tests, or a caller that binds it itself). */
+/** The same, as a server of its own (tests, or a caller that binds it itself), with the edge limits (connection caps, timeouts). */
 export function createHttpServer(deps: ServerDeps): Server {
-  return createServer(createRequestHandler(deps));
+  return hardenServer(createServer(createRequestHandler(deps)), deps.limits);
 }

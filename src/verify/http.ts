@@ -1,5 +1,8 @@
+import { withSafeRegex } from '../policy/regex.js';
 import { stableStringify } from '../manifest/hash.js';
 import type { HttpTest } from '../manifest/types.js';
+import { redactUrl } from '../source/redact.js';
+import { excerpt, kindOf } from './excerpt.js';
 import { readJsonPath } from './json-path.js';
 import type { Attempt } from './types.js';
 
@@ -22,16 +25,17 @@ export async function httpAttempt(test: HttpTest, timeoutMs: number): Promise<At
     res = await fetch(test.url, { method: test.method, headers: test.headers, body: test.body ?? undefined, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     body = await res.text();
   } catch (error) {
-    return { result: 'failed', message: explainFetchError(error, test.url, timeoutMs) };
+    return { result: 'failed', message: explainFetchError(error, redactUrl(test.url), timeoutMs) };
   }
-  const from = `from ${test.method} ${test.url}`;
+  // What the answer said stays out of the result (it lands in markers and the API): only what was expected, and a short redacted excerpt.
+  const from = `from ${test.method} ${redactUrl(test.url)}`;
   const { expect } = test;
-  if (res.status !== expect.status) return { result: 'failed', message: `expected ${expect.status}, got ${res.status} ${from}`, output: body.slice(0, 500) };
+  if (res.status !== expect.status) return { result: 'failed', message: `expected ${expect.status}, got ${res.status} ${from}` };
   if (expect.body !== null && !body.includes(expect.body)) {
-    return { result: 'failed', message: `expected the body to contain ${JSON.stringify(expect.body)} ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
+    return { result: 'failed', message: `expected the body to contain ${JSON.stringify(expect.body)} ${from}; it differed, beginning ${excerpt(body)}` };
   }
-  if (expect.bodyRegex !== null && !new RegExp(expect.bodyRegex).test(body)) {
-    return { result: 'failed', message: `expected the body to match /${expect.bodyRegex}/ ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
+  if (expect.bodyRegex !== null && !withSafeRegex(expect.bodyRegex, {}, (re) => re.test(body))) {
+    return { result: 'failed', message: `expected the body to match /${expect.bodyRegex}/ ${from}; it differed, beginning ${excerpt(body)}` };
   }
   const paths = Object.entries(expect.json);
   if (paths.length > 0) {
@@ -39,11 +43,11 @@ export async function httpAttempt(test: HttpTest, timeoutMs: number): Promise<At
     try {
       json = JSON.parse(body);
     } catch {
-      return { result: 'failed', message: `expected a JSON body ${from}; it begins ${JSON.stringify(body.slice(0, 80))}` };
+      return { result: 'failed', message: `expected a JSON body ${from}; it begins ${excerpt(body)}` };
     }
     for (const [path, want] of paths) {
       const got = readJsonPath(json, path);
-      if (stableStringify(got) !== stableStringify(want)) return { result: 'failed', message: `expected ${path} = ${stableStringify(want)}, got ${got === undefined ? 'nothing' : stableStringify(got)} ${from}` };
+      if (stableStringify(got) !== stableStringify(want)) return { result: 'failed', message: `expected ${path} = ${stableStringify(want)} ${from}; it differed (got ${kindOf(got)})` };
     }
   }
   return { result: 'passed', message: `${res.status} ${from}` };

@@ -102,7 +102,7 @@ describe('verification writes a marker a person can read', () => {
     const marker = parse(yaml) as { tests: { name: string; result: string; message: string }[] };
     expect(marker.tests.map((t) => [t.name, t.result, t.message])).toEqual([
       ['homepage answers', 'passed', `200 from GET http://127.0.0.1:${port}/`],
-      ['wrong body', 'failed', `expected the body to contain "version 9" from GET http://127.0.0.1:${port}/; it begins "version 1\\n"`],
+      ['wrong body', 'failed', `expected the body to contain "version 9" from GET http://127.0.0.1:${port}/; it differed, beginning "version 1"`],
       ['e2e reaches web by name', 'passed', `${image('v1')} exited 0`],
       ['e2e that fails', 'failed', `${image('v1')} exited with code 3`],
       ['web serves its page file', 'passed', `"test -f /www/index.html" in ${env}-web exited 0`],

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../../src/config/settings.js';
+import { defaultPolicy } from '../../../src/policy/types.js';
 import { validators } from '../manifest/support.js';
 
 describe('settings', () => {
@@ -19,6 +20,8 @@ describe('settings', () => {
       apiToken: undefined,
       secretsDir: undefined,
       registryIntervalsMs: {},
+      policy: defaultPolicy,
+      trust: { signingKey: undefined, allowedSigners: undefined, openpgpKeyring: undefined, requireSignedHead: false },
     });
   });
 
@@ -44,7 +47,7 @@ describe('settings', () => {
         'invalid settings:',
         'settings.yaml:1:9: /listen must be HOST:PORT (got "nowhere")',
         'settings.yaml:2:11: /logLevel must be one of trace, debug, info, warn, error, fatal, silent (got "loud")',
-        'settings.yaml:3:1: /colour is not a known field (allowed: apiVersion, kind, repo, branch, environments, interval, listen, dataDir, logLevel, webhookSecret, apiToken, notifications, registries)',
+        'settings.yaml:3:1: /colour is not a known field (allowed: apiVersion, kind, repo, branch, environments, interval, listen, dataDir, logLevel, webhookSecret, apiToken, notifications, registries, policy, signing, trust)',
         'environment: STAGECOACH_ENV must be an environment name (got ["Bad Name"])',
         'command line: --interval must be a duration like 30s or 2m (got "often")',
       ].join('\n'),

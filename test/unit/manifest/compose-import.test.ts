@@ -76,10 +76,10 @@ describe('import-compose on fixtures shaped like real projects', () => {
     expect(env.services.find((s) => s.name === 'db')!.spec.environment.POSTGRES_PASSWORD).toEqual({ secret: 'db-postgres-password' });
   });
 
-  it('edge: host-level options are refused naming policy.hostOptions; build-only is not carried', async () => {
+  it('edge: host-level options are refused naming the operator settings policy.defaults.hostOptions / policy.environments[].hostOptions; build-only is not carried', async () => {
     const result = await importProject('edge', 'docker-compose.yml');
     const reasons = result.dropped.map((d) => `${d.service}: ${d.field}: ${d.reason}`).join('\n');
-    expect(reasons).toContain('vpn: cap_add: is a host-level option, refused unless the operator allows it with policy.hostOptions');
+    expect(reasons).toContain('vpn: cap_add: is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)');
     expect(reasons).toContain('monitor: privileged');
     expect(reasons).toContain('site: build: build-only service');
   });

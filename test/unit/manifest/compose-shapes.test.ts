@@ -69,9 +69,9 @@ describe('compose shapes people write', () => {
   });
 
   it.each([
-    ['privileged: true\n', '/privileged is a host-level option, refused unless the operator allows it with policy.hostOptions'],
-    ['cap_add: [NET_ADMIN]\n', '/cap_add is a host-level option, refused unless the operator allows it with policy.hostOptions'],
-    ['network_mode: host\n', '/network_mode is a host-level option, refused unless the operator allows it with policy.hostOptions'],
+    ['privileged: true\n', '/privileged is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)'],
+    ['cap_add: [NET_ADMIN]\n', '/cap_add is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)'],
+    ['network_mode: host\n', '/network_mode is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)'],
     ['container_name: shop-web\ndeploy: { replicas: 2 }\n', '/container_name allows one replica only: 2 containers cannot share the name "shop-web"'],
     ['links: [db]\n', '/links is refused: links are legacy'],
     ['volumes: ["./data:/var/lib/data"]\n', 'does not exist: only a file of the config repo can be copied into the container; for a directory that holds state use a named volume'],

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { judgeWebhook, verifySignature } from '../../../src/source/webhooks.js';
+import { judgeWebhook, pushFilter, verifySignature } from '../../../src/source/webhooks.js';
+import { DeliveryLog, deliveryId, singleFlight } from '../../../src/source/deliveries.js';
 import { redactText, redactUrl } from '../../../src/source/redact.js';
 
 const secret = "It's a Secret to Everybody";
@@ -52,7 +53,74 @@ describe('credential redaction', () => {
     expect(redactUrl(url)).toBe(redacted);
   });
 
+  it.each([
+    ['https://git.example.com/x.git?private_token=glpat-abc123', 'https://git.example.com/x.git?private_token=***'],
+    ['https://u:p@h/x.git?a=1&token=t#frag', 'https://***@h/x.git?a=***&token=***#frag'],
+  ])('hides tokens in the query string of %s (finding 13)', (url, redacted) => {
+    expect(redactUrl(url)).toBe(redacted);
+    expect(redactText(`fatal: unable to access '${url}': 403`)).toBe(`fatal: unable to access '${redacted}': 403`);
+  });
+
   it('redacts URLs inside git error text', () => {
     expect(redactText("fatal: unable to access 'https://u:tok@h/x.git/': Could not resolve host: h")).toBe("fatal: unable to access 'https://***@h/x.git/': Could not resolve host: h");
+  });
+});
+
+describe('only a push to the followed branch triggers (finding 12)', () => {
+  const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+  it.each([
+    ['github', { 'x-github-event': 'ping' }, { zen: 'hi', hook_id: 1 }, 'ping event, not a push'],
+    ['github', { 'x-github-event': 'push' }, { ref: 'refs/tags/v1.0' }, 'push of tag refs/tags/v1.0, not a branch'],
+    ['github', { 'x-github-event': 'push' }, { ref: 'refs/heads/main', deleted: true, after: '0000000000000000000000000000000000000000' }, 'deletion of refs/heads/main'],
+    ['github', { 'x-github-event': 'create' }, { ref: 'v2', ref_type: 'tag' }, 'create event, not a push'],
+    ['gitlab', { 'x-gitlab-event': 'Tag Push Hook' }, { ref: 'refs/tags/v1.0' }, 'tag_push event, not a push'],
+    ['gitlab', { 'x-gitlab-event': 'Push Hook' }, { ref: 'refs/heads/main', after: '0000000000000000000000000000000000000000' }, 'deletion of refs/heads/main'],
+    ['gitea', { 'x-gitea-event': 'push' }, { ref: 'refs/tags/v1.0' }, 'push of tag refs/tags/v1.0, not a branch'],
+    ['generic', {}, { ref: 'refs/heads/dev' }, 'push to branch dev, following main'],
+  ] as const)('%s %j is ignored', (provider, headers, payload, reason) => {
+    expect(pushFilter(provider, headers, json(payload), 'main')).toEqual({ trigger: false, reason });
+  });
+
+  it.each([
+    ['github', { 'x-github-event': 'push' }, json({ ref: 'refs/heads/main', after: 'abc' }), 'main'],
+    ['gitlab', { 'x-gitlab-event': 'Push Hook' }, json({ ref: 'refs/heads/main' }), 'main'],
+    ['generic', {}, Buffer.from('anything moved'), undefined],
+  ] as const)('%s push to the followed branch triggers', (provider, headers, body, branch) => {
+    expect(pushFilter(provider, headers, body, 'main')).toEqual({ trigger: true, branch });
+  });
+});
+
+describe('replayed deliveries trigger nothing (finding 10)', () => {
+  it('remembers delivery ids within the window, bounded in size', () => {
+    let now = 0;
+    const log = new DeliveryLog(() => now, 60_000, 3);
+    const id = deliveryId('github', { 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958' })!;
+    expect(id).toBe('github:72d3162e-cc78-11e3-81ab-4c9367dc0958');
+    expect(Array.from({ length: 300 }, () => log.firstSeen(id)).filter(Boolean)).toHaveLength(1);
+    now = 60_000;
+    expect(log.firstSeen(id)).toBe(true);
+    for (const other of ['a', 'b', 'c', 'd']) expect(log.firstSeen(other)).toBe(true);
+    expect(log.firstSeen(id)).toBe(true); // pushed out by newer ids: the log never holds more than 3
+    expect(deliveryId('gitlab', { 'x-gitlab-event-uuid': 'u-1' })).toBe('gitlab:u-1');
+    expect(deliveryId('gitea', {})).toBeUndefined();
+  });
+
+  it('runs one remote check at a time, however many ask', async () => {
+    let calls = 0;
+    let release!: () => void;
+    const check = singleFlight(() => {
+      calls++;
+      return new Promise<string>((resolve) => {
+        release = () => resolve('abc');
+      });
+    });
+    const answers = Array.from({ length: 300 }, () => check());
+    release();
+    expect(new Set(await Promise.all(answers))).toEqual(new Set(['abc']));
+    expect(calls).toBe(1);
+    const next = check();
+    release();
+    await next;
+    expect(calls).toBe(2);
   });
 });

@@ -82,17 +82,27 @@ describe('httpAttempt', () => {
     expect(await httpAttempt(get(path, want), 2_000)).toEqual({ result: 'passed', message: message.replace('{base}', base) });
   });
 
-  it('fails on the wrong status, naming both and keeping the body', async () => {
-    expect(await httpAttempt(get('/down'), 2_000)).toEqual({ result: 'failed', message: `expected 200, got 503 from GET ${base}/down`, output: 'maintenance until 10:00' });
+  it('fails on the wrong status, naming both and copying nothing of the body', async () => {
+    expect(await httpAttempt(get('/down'), 2_000)).toEqual({ result: 'failed', message: `expected 200, got 503 from GET ${base}/down` });
+  });
+
+  it('never copies what it read into the result: long bodies are cut, token-like runs hidden', async () => {
+    const secret = 'AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMIK7MDENGbPxRfiCY';
+    const result = await httpAttempt(get('/echo', { json: { '$.token': 'x' } }, { headers: { 'x-token': secret } }), 2_000);
+    expect(result.message).toBe(`expected $.token = "x" from GET ${base}/echo; it differed (got a string)`);
+    const body = await httpAttempt(get('/echo', { body: 'nope' }, { headers: { 'x-token': secret } }), 2_000);
+    expect(body.message).not.toContain(secret.slice(0, 16));
+    expect(body.message).toBe(`expected the body to contain "nope" from GET ${base}/echo; it differed, beginning ${JSON.stringify('{"method":"GET","token":…')}`);
+    expect(body.output).toBeUndefined();
   });
 
   it.each([
-    ['the body lacks the text', '/health', { body: 'degraded' }, 'expected the body to contain "degraded" from GET {base}/health; it begins "ok: all systems go"'],
-    ['the body does not match the regex', '/health', { bodyRegex: '^OK$' }, 'expected the body to match /^OK$/ from GET {base}/health; it begins "ok: all systems go"'],
-    ['a JSON value differs', '/status', { json: { '$.status': 'ready', '$.version': 3 } }, 'expected $.version = 3, got 2 from GET {base}/status'],
-    ['a JSON value has another type', '/status', { json: { '$.version': '2' } }, 'expected $.version = "2", got 2 from GET {base}/status'],
-    ['a JSON object differs', '/status', { json: { '$.build': { sha: 'def' } } }, 'expected $.build = {"sha":"def"}, got {"sha":"abc"} from GET {base}/status'],
-    ['a JSON path is missing', '/status', { json: { 'checks[3].name': 'cache' } }, 'expected checks[3].name = "cache", got nothing from GET {base}/status'],
+    ['the body lacks the text', '/health', { body: 'degraded' }, 'expected the body to contain "degraded" from GET {base}/health; it differed, beginning "ok: all systems go"'],
+    ['the body does not match the regex', '/health', { bodyRegex: '^OK$' }, 'expected the body to match /^OK$/ from GET {base}/health; it differed, beginning "ok: all systems go"'],
+    ['a JSON value differs', '/status', { json: { '$.status': 'ready', '$.version': 3 } }, 'expected $.version = 3 from GET {base}/status; it differed (got a number)'],
+    ['a JSON value has another type', '/status', { json: { '$.version': '2' } }, 'expected $.version = "2" from GET {base}/status; it differed (got a number)'],
+    ['a JSON object differs', '/status', { json: { '$.build': { sha: 'def' } } }, 'expected $.build = {"sha":"def"} from GET {base}/status; it differed (got an object)'],
+    ['a JSON path is missing', '/status', { json: { 'checks[3].name': 'cache' } }, 'expected checks[3].name = "cache" from GET {base}/status; it differed (got nothing)'],
     ['the body is not JSON', '/health', { json: { '$.status': 'ready' } }, 'expected a JSON body from GET {base}/health; it begins "ok: all systems go"'],
     ['a redirect is not followed', '/moved', {}, 'expected 200, got 302 from GET {base}/moved'],
   ])('fails when %s, saying what it expected and what came', async (_name, path, want, message) => {
