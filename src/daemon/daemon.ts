@@ -5,9 +5,9 @@ import { revisionLabel } from '../reconcile/format.js';
 import type { DaemonDeps } from './daemon-deps.js';
 import type { FailedUpdate } from './deploy-step.js';
 import { DesiredState } from './desired-state.js';
+import { checkGate } from './gate-check.js';
 import * as step from './environment-cycle.js';
 import { recordInvalid, recordUnreachable } from './invalid.js';
-import { imageDigests } from './promotion-steps.js';
 import { countedPeek } from './remote-peek.js';
 import { Schedules } from './schedules.js';
 import type { ImageAutomation } from '../images/automation.js';
@@ -221,7 +221,7 @@ export class Daemon {
         this.handled.set(at.name, at.tree);
         continue;
       }
-      if (await this.blocked(env, at.revision)) {
+      if (await checkGate(this.deps, this.store, this.index, env, at.revision, this.now())) {
         this.handled.set(at.name, at.tree);
         continue;
       }
@@ -234,24 +234,6 @@ export class Daemon {
     await this.describePromotions(environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
     this.store.setReady();
     return ran;
-  }
-
-  private async blocked(env: LoadedEnvironment, revision: string): Promise<boolean> {
-    if (!env.environment.promotion.from) {
-      this.store.patch(env.name, { gate: null, blocked: [] });
-      return false;
-    }
-    const digests = await imageDigests(this.deps.runtimeFor(env.environment), env).catch((error: unknown) => {
-      this.deps.log.warn({ environment: env.name, err: (error as Error).message }, 'cannot read image digests; the gate compares by reference');
-      return {};
-    });
-    const gate = step.gateStep(env, revision, this.store.environment(env.name), this.index, digests, this.now());
-    this.store.patch(env.name, gate.patch);
-    if (gate.blocked) {
-      this.deps.metrics.setState(env.name, 'blocked');
-      if (gate.patch.decisions?.length) this.deps.log.warn({ environment: env.name, revision: revisionLabel(revision), reasons: gate.patch.blocked }, 'blocked: unverified images');
-    }
-    return gate.blocked;
   }
 
   /** Deploys one environment at a revision; false when a newer revision or a stop cut the rollout short. */
