@@ -1,3 +1,4 @@
+import { imageStatusHtml } from '../../images/status-view.js';
 import { esc, rev, time } from './html.js';
 import { renderEnvironment } from './render-environment.js';
 import { announcement, pipelineView } from './view.js';
@@ -15,7 +16,7 @@ export function renderPipeline(status: PageStatus): string {
     : '';
   const envs = views.length ? `<ol class="pipeline" aria-label="Environments in promotion order">${views.map(renderEnvironment).join('\n')}</ol>` : '<p class="none">No environments yet: the daemon is reading the config repo.</p>';
   return `<p class="source"><code>${esc(status.repo)}</code> on <code>${esc(status.branch)}</code> · remote head ${rev(status.remote.head)} ${status.remote.checkedAt ? `checked ${time(status.remote.checkedAt)}` : ''} · ${status.ready ? 'ready' : 'starting'}</p>
-${remote}${envs}`;
+${remote}${envs}${imageStatusHtml(status.images, esc)}`;
 }
 
 /** The whole page, server-rendered (readable without JavaScript); the script only keeps it current. */

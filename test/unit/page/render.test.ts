@@ -56,6 +56,18 @@ describe('the pipeline page', () => {
     expect(qa).toContain('passed 1/1 tests');
   });
 
+  it('shows each watched service of image automation: image, newest allowed, policy, last check and error', () => {
+    const watched = pipelineStatus();
+    watched.images = [
+      { environment: 'dev', service: 'web', registry: '127.0.0.1:5000', policy: 'semver ^1', current: '127.0.0.1:5000/app:1.0.0', newestAllowed: '127.0.0.1:5000/app:1.0.1', lastCheck: '2026-11-29T10:00:00.000Z', lastError: null, lastUpdate: null },
+      { environment: 'dev', service: 'api', registry: '127.0.0.1:5000', policy: 'pin: digest', current: '127.0.0.1:5000/api:latest', newestAllowed: null, lastCheck: null, lastError: 'wrong <password>', lastUpdate: null },
+    ];
+    const out = text(renderPipeline(watched));
+    expect(out).toContain('dev/web127.0.0.1:5000/app:1.0.0127.0.0.1:5000/app:1.0.1semver ^1');
+    expect(out).toContain('dev/api127.0.0.1:5000/api:latest-pin: digestneverwrong &#60;password&#62;');
+    expect(text(renderPipeline(pipelineStatus()))).not.toContain('image automation');
+  });
+
   it('escapes everything that came from the repo', () => {
     const evil = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>';
     const hostile = pipelineStatus();
