@@ -51,6 +51,9 @@ RUN npm ci --omit=dev --ignore-scripts --prefer-offline
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
+# The build also compiles the schemas into standalone validators (scripts/build-schemas.mjs).
+COPY schemas/ schemas/
+COPY scripts/build-schemas.mjs scripts/
 RUN npm run build
 
 # ---------------------------------------------------------------------------

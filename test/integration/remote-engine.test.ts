@@ -4,7 +4,8 @@
 // main engine, and nothing of theirs lands on the main engine.
 import type Docker from 'dockerode';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +27,13 @@ beforeAll(async () => {
   main = await requireDocker();
   await buildTestImage(main, image, { files: { '/www/index.html': 'remote hello\n' }, cmd: ['httpd', '-f', '-p', '8080', '-h', '/www'], labels: { [TEST_LABEL]: run } });
   engine = await RemoteEngine.start();
-  await engine.copyImages(main, ['busybox:1.35', image]);
+  // Images are not shared between engines: the second one gets busybox, the test image and the edge proxy's image
+  // (its fixed host ports are held by the proxy; scripts/build-local-images.sh built it on the main engine).
+  await engine.copyImages(main, ['busybox:1.35', image, 'haproxy:2.6-alpine']);
+  // The operator allows the second engine's endpoints: by default the policy refuses every endpoint but the local socket.
+  const policyDir = await mkdtemp(path.join(tmpdir(), 'stagecoach-policy-'));
+  process.env.STAGECOACH_POLICY = path.join(policyDir, 'policy.yaml');
+  await writeFile(process.env.STAGECOACH_POLICY, 'defaults:\n  dockerTargets: [default, "unix:///var/run/docker.sock", "tcp://127.0.0.1:*", "ssh://*@127.0.0.1:*"]\n');
 }, 180_000);
 
 afterEach(async () => {

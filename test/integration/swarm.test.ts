@@ -3,6 +3,9 @@
 // main engine that other tests share never joins or leaves a Swarm.
 // No IPVS here: services publish in host mode and resolve by DNS round robin.
 import type Docker from 'dockerode';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigRepo, stagecoach } from './helpers/cli.js';
 import { buildTestImage, freePort, removeByLabel, requireDocker, TEST_LABEL, uniqueName, waitFor } from './helpers/docker.js';
@@ -21,6 +24,10 @@ beforeAll(async () => {
   engine = await RemoteEngine.start();
   await engine.copyImages(main, ['busybox:1.35', image('v1'), image('v2')]);
   await engine.initSwarm();
+  // The operator allows the second engine's endpoints: by default the policy refuses every endpoint but the local socket.
+  const policyDir = await mkdtemp(path.join(tmpdir(), 'stagecoach-policy-'));
+  process.env.STAGECOACH_POLICY = path.join(policyDir, 'policy.yaml');
+  await writeFile(process.env.STAGECOACH_POLICY, `defaults:\n  dockerTargets: [default, "unix:///var/run/docker.sock", "unix://${engine.socket}"]\n`);
 }, 180_000);
 
 afterEach(async () => {

@@ -78,7 +78,8 @@ describe('the daemon signs its markers and trusts only signed ones (findings 1 a
     const blocked = await daemon.waitFor(down, (e) => e.state === 'blocked', 'the gate to hold the untested image back');
     expect(blocked.blocked).toEqual([expect.stringContaining(`image busybox:untested of service web has no passing marker in ${up}`)]);
     expect(blocked.blocked[0]).toContain(`ignored marker ${forged.slice(0, 7)} (not signed)`);
-    const running = await docker.listContainers({ filters: { label: [`io.stagecoach.environment=${down}`] } });
+    // The service's containers (its fixed host port is held by the edge proxy, which carries no service label).
+    const running = await docker.listContainers({ filters: { label: [`io.stagecoach.environment=${down}`, 'io.stagecoach.service'] } });
     expect(running.map((c) => c.Image)).toEqual([BASE_IMAGE]);
   });
 });

@@ -141,6 +141,7 @@ export class DaemonProcess {
 
   async dispose(): Promise<void> {
     await this.stop('SIGKILL');
-    await rm(this.dataDir, { recursive: true, force: true });
+    // A git process the daemon started may still be finishing in the data dir after the kill: retry (ENOTEMPTY).
+    await rm(this.dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
