@@ -12,6 +12,8 @@ import { parseSize } from './size.js';
 import type { VariableScope } from './interpolate.js';
 import { refuseFields } from './refusals.js';
 import { normalizeServiceEnvironment } from './service-environment.js';
+import type { RawHostOptions } from './service-host.js';
+import { normalizeHostOptions } from './service-host.js';
 import type { RawOptions } from './service-options.js';
 import { normalizeOptions } from './service-options.js';
 import type { RawServiceNetworks } from './service-networks.js';
@@ -255,6 +257,7 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
   const networks = normalizeServiceNetworks(raw.networks, ctx.environment, ctx.report);
   if (networks) spec.networks = networks;
   refuseFields(raw as unknown as Record<string, unknown>, ctx.report);
+  Object.assign(spec, normalizeHostOptions(raw as unknown as RawHostOptions, ctx.report));
   if (raw.container_name !== undefined) spec.containerName = raw.container_name;
   const fixedHostPort = ports.some((p) => p.published !== null);
   const fixedName = raw.container_name !== undefined;

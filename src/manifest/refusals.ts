@@ -3,12 +3,15 @@ import { describeValue } from './problem.js';
 
 /**
  * The operator settings for host-level options (daemon settings file, src/policy/). They allow binding
- * the Docker socket; the compose fields below are not created by stagecoach at all, so they stay refused
- * even where an operator allows host options: never accepted and ignored.
+ * the Docker socket and the honoured fields below; the rest are not created by stagecoach at all, so they
+ * stay refused even where an operator allows host options: never accepted and ignored.
  */
 export const hostOptionsSetting = 'policy.defaults.hostOptions / policy.environments[].hostOptions';
 
-const hostOptionRefusal = `is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (${hostOptionsSetting} in the daemon settings file covers binding the Docker socket only)`;
+const hostOptionRefusal = `is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (${hostOptionsSetting} in the daemon settings file covers privileged, cap_add, cap_drop, devices, network_mode/pid/ipc: host, security_opt, sysctls and binding the Docker socket)`;
+
+/** Host-level fields stagecoach creates containers with (src/manifest/service-host.ts) where the operator's policy allows host options. */
+export const honoredHostOptions: readonly string[] = ['privileged', 'cap_add', 'cap_drop', 'devices', 'network_mode', 'pid', 'ipc', 'security_opt', 'sysctls'];
 
 /** Compose fields that reach past the container into the host. */
 export const hostOptions = [
@@ -37,10 +40,11 @@ export const hostOptions = [
 export function refuseFields(raw: Record<string, unknown>, report: Report): void {
   for (const field of hostOptions) {
     if (raw[field] === undefined) continue;
-    if (field === 'network_mode' && typeof raw[field] === 'string' && !['host'].includes(raw[field] as string)) {
+    if (field === 'network_mode' && raw[field] !== 'host') {
       report([field], `is refused: every service joins its environment's network (and those under networks); network_mode ${describeValue(raw[field])} would take it off that network`, 'key');
       continue;
     }
+    if (honoredHostOptions.includes(field)) continue;
     report([field], `${hostOptionRefusal} (got ${describeValue(raw[field])})`, 'key');
   }
   const replicas = (raw.deploy as { replicas?: number } | undefined)?.replicas ?? (raw.scale as number | undefined) ?? 1;

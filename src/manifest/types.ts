@@ -119,6 +119,23 @@ export interface ContainerSpec {
   files?: FileMount[];
   /** Networks joined besides (or aliases on) the default one, by their environment-level key; only when set. */
   networks?: Record<string, NetworkAttachment>;
+  /** Host-level options (src/manifest/service-host.ts), each only when set; the operator policy decides whether they may run. */
+  privileged?: true;
+  capAdd?: string[];
+  capDrop?: string[];
+  devices?: DeviceMapping[];
+  networkMode?: 'host';
+  pid?: 'host';
+  ipc?: 'host';
+  securityOpt?: string[];
+  sysctls?: Record<string, string>;
+}
+
+/** compose `devices` short form /dev/x[:/dev/y[:rwm]]. */
+export interface DeviceMapping {
+  host: string;
+  container: string;
+  permissions: string;
 }
 
 export interface NetworkDefinition {

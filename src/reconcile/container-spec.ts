@@ -2,7 +2,7 @@ import { stableStringify } from '../manifest/hash.js';
 import type { LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
 import type { Slot } from '../runtime/labels.js';
 import { containerName, labels, networkName, slotSuffix, volumeName } from '../runtime/labels.js';
-import type { CreateContainer } from '../runtime/types.js';
+import type { CreateContainer, HostSettings } from '../runtime/types.js';
 import { defaultNetwork } from '../manifest/service-networks.js';
 import type { SecretSource } from './secrets.js';
 import { resolveEnvironment } from './secrets.js';
@@ -31,6 +31,13 @@ function containerFiles(env: LoadedEnvironment, service: ServiceManifest, secret
     ...(f.uid === undefined ? {} : { uid: f.uid }),
     ...(f.gid === undefined ? {} : { gid: f.gid }),
   }));
+}
+
+/** The host-level options of a spec (already allowed by the operator policy before anything is created), or undefined. */
+function hostSettings(spec: ServiceManifest['spec']): HostSettings | undefined {
+  const { privileged, capAdd, capDrop, devices, networkMode, pid, ipc, securityOpt, sysctls } = spec;
+  const host = Object.fromEntries(Object.entries({ privileged, capAdd, capDrop, devices, networkMode, pid, ipc, securityOpt, sysctls }).filter(([, v]) => v !== undefined));
+  return Object.keys(host).length ? (host as HostSettings) : undefined;
 }
 
 /** The engine-level container for one replica of a service, secrets resolved. Never log the result. */
@@ -65,5 +72,6 @@ export function buildCreate(env: LoadedEnvironment, service: ServiceManifest, re
     ...(spec.options ? { options: spec.options } : {}),
     ...(spec.networks ? { extraNetworks: extraNetworks(env, service) } : {}),
     ...(spec.files ? { files: containerFiles(env, service, secrets) } : {}),
+    ...(hostSettings(spec) ? { host: hostSettings(spec) } : {}),
   };
 }

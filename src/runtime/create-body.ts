@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { CreateContainer, MountSpec } from './types.js';
+import type { CreateContainer, HostSettings, MountSpec } from './types.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -13,6 +13,7 @@ export function createBody(spec: CreateContainer): Docker.ContainerCreateOptions
   // SELinux relabelling (:z, :Z) exists only in the Binds form; every other mount goes through Mounts.
   const binds = spec.mounts.filter((m) => m.selinux !== undefined && m.source !== null);
   const mounts = spec.mounts.filter((m) => !binds.includes(m));
+  const hostNetwork = spec.host?.networkMode === 'host';
   return {
     Image: spec.image,
     ...(spec.command ? { Cmd: spec.command } : {}),
@@ -55,10 +56,26 @@ export function createBody(spec: CreateContainer): Docker.ContainerCreateOptions
       ...(o.cpusetCpus === undefined ? {} : { CpusetCpus: o.cpusetCpus }),
       ...(o.cpuQuota === undefined ? {} : { CpuQuota: o.cpuQuota }),
       ...(o.cpuPeriod === undefined ? {} : { CpuPeriod: o.cpuPeriod }),
-      NetworkMode: spec.network,
+      ...hostConfig(spec.host ?? {}),
+      NetworkMode: hostNetwork ? 'host' : spec.network,
     },
-    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases } } },
+    // The host's network stack has no endpoints and no aliases (the loader refuses ports and networks with it).
+    ...(hostNetwork ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases } } } }),
   } as Docker.ContainerCreateOptions;
+}
+
+/** Host-level options the operator's policy allowed, as HostConfig fields; none when unset. */
+function hostConfig(h: HostSettings): Record<string, unknown> {
+  return {
+    ...(h.privileged ? { Privileged: true } : {}),
+    ...(h.capAdd ? { CapAdd: h.capAdd } : {}),
+    ...(h.capDrop ? { CapDrop: h.capDrop } : {}),
+    ...(h.devices ? { Devices: h.devices.map((d) => ({ PathOnHost: d.host, PathInContainer: d.container, CgroupPermissions: d.permissions })) } : {}),
+    ...(h.pid ? { PidMode: h.pid } : {}),
+    ...(h.ipc ? { IpcMode: h.ipc } : {}),
+    ...(h.securityOpt ? { SecurityOpt: h.securityOpt } : {}),
+    ...(h.sysctls ? { Sysctls: h.sysctls } : {}),
+  };
 }
 
 function mountOf(m: MountSpec): Docker.MountSettings {

@@ -1,4 +1,4 @@
-import type { ContainerOptions } from '../manifest/types.js';
+import type { ContainerOptions, ContainerSpec } from '../manifest/types.js';
 
 /**
  * The narrow port to a container engine. reconcile/ talks only to this; one
@@ -92,7 +92,12 @@ export interface CreateContainer {
   extraNetworks?: { name: string; aliases: string[]; ipv4Address?: string }[];
   /** Further container options (user, tmpfs, ulimits, logging, …), each only when set. */
   options?: ContainerOptions;
+  /** Host-level options the operator's policy allowed (privileged, capabilities, devices, host namespaces, …), each only when set. */
+  host?: HostSettings;
 }
+
+/** compose's host-level options as the engine takes them; networkMode host replaces the environment network. */
+export type HostSettings = Pick<ContainerSpec, 'privileged' | 'capAdd' | 'capDrop' | 'devices' | 'networkMode' | 'pid' | 'ipc' | 'securityOpt' | 'sysctls'>;
 
 export interface NetworkOptions {
   internal?: boolean;

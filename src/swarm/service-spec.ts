@@ -5,6 +5,7 @@ import type { SecretSource } from '../reconcile/secrets.js';
 import { resolveEnvironment } from '../reconcile/secrets.js';
 import { labels, networkName, volumeName } from '../runtime/labels.js';
 import type { ServiceBody } from './types.js';
+import { hostOptionsOf } from '../policy/host-options.js';
 
 const ns = 1_000_000;
 
@@ -28,6 +29,8 @@ export function swarmRefusals(env: LoadedEnvironment): Refusal[] {
       if (p.hostIp !== '' && p.hostIp !== '0.0.0.0') refuse(`ports[${i}]`, `Swarm publishes on every address of a node; it cannot bind ${p.hostIp} only (drop the address, or use an engine target)`);
     });
     if (Object.keys(s.dependsOn).length > 0) refuse('depends_on', 'Swarm starts services independently and has no depends_on; rely on healthchecks and restart_policy');
+    const host = [...hostOptionsOf(s.spec), ...(s.spec.capDrop ? ['cap_drop'] : [])];
+    if (host.length) refuse(host.map((h) => h.split(/[ :(]/)[0]).join(', '), 'stagecoach creates Swarm services without host-level options; use an engine target for this service');
     if (s.pullPolicy !== 'missing') refuse('pull_policy', `Swarm nodes decide when to pull; pull_policy ${s.pullPolicy} cannot be honoured`);
   }
   return out;

@@ -76,11 +76,14 @@ describe('import-compose on fixtures shaped like real projects', () => {
     expect(env.services.find((s) => s.name === 'db')!.spec.environment.POSTGRES_PASSWORD).toEqual({ secret: 'db-postgres-password' });
   });
 
-  it('edge: host-level options are refused naming the operator settings policy.defaults.hostOptions / policy.environments[].hostOptions; build-only is not carried', async () => {
+  it('edge: host-level options are carried (the operator policy decides at apply, naming policy.defaults.hostOptions); build-only is not carried', async () => {
     const result = await importProject('edge', 'docker-compose.yml');
     const reasons = result.dropped.map((d) => `${d.service}: ${d.field}: ${d.reason}`).join('\n');
-    expect(reasons).toContain('vpn: cap_add: is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)');
-    expect(reasons).toContain('monitor: privileged');
+    expect(reasons).not.toContain('vpn:');
+    expect(reasons).not.toContain('monitor:');
+    const load = await loadRepo(memoryRepo(result.files), validators);
+    const vpn = load.environments[0]!.loaded!.services.find((s) => s.name === 'vpn')!;
+    expect(vpn.spec).toMatchObject({ capAdd: ['NET_ADMIN', 'SYS_MODULE'], devices: [{ host: '/dev/net/tun', container: '/dev/net/tun', permissions: 'rwm' }], sysctls: { 'net.ipv4.conf.all.src_valid_mark': '1' } });
     expect(reasons).toContain('site: build: build-only service');
   });
 });

@@ -69,9 +69,13 @@ describe('compose shapes people write', () => {
   });
 
   it.each([
-    ['privileged: true\n', '/privileged is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)'],
-    ['cap_add: [NET_ADMIN]\n', '/cap_add is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)'],
-    ['network_mode: host\n', '/network_mode is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options (policy.defaults.hostOptions / policy.environments[].hostOptions in the daemon settings file covers binding the Docker socket only)'],
+    ['runtime: runsc\n', '/runtime is a host-level option, refused: stagecoach does not create containers with it, even where the operator allows host options'],
+    ['network_mode: bridge\n', '/network_mode is refused: every service joins its environment\'s network'],
+    ['network_mode: host\nports: ["8080:80"]\n', '/ports is refused with network_mode host the container uses the host network stack directly'],
+    ['network_mode: host\nnetworks: [default]\n', '/networks is refused with network_mode host'],
+    ['pid: "container:db"\n', '/pid only "host" is supported'],
+    ['devices: ["dev/fuse"]\n', '/devices/0 must be /dev/HOST[:/dev/CONTAINER[:rwm]] (got "dev/fuse")'],
+    ['sysctls: ["net.core.somaxconn"]\n', '/sysctls/0 must be NAME=VALUE'],
     ['container_name: shop-web\ndeploy: { replicas: 2 }\n', '/container_name allows one replica only: 2 containers cannot share the name "shop-web"'],
     ['links: [db]\n', '/links is refused: links are legacy'],
     ['volumes: ["./data:/var/lib/data"]\n', 'does not exist: only a file of the config repo can be copied into the container; for a directory that holds state use a named volume'],
