@@ -31,6 +31,7 @@ export function normalizeImagePolicy(raw: RawImagePolicy | undefined, report: Re
   if (raw.pattern !== undefined) {
     const compiled = compilePolicyPattern(raw.pattern);
     if (!compiled.ok) report(['imagePolicy', 'pattern'], `${compiled.reason} (got ${describeValue(raw.pattern)})`);
+    else compiled.regex.dispose();
     return { kind: 'pattern', pattern: raw.pattern, order: raw.order ?? tagOrders[0], pinDigest };
   }
   return { kind: 'digest' };

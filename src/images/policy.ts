@@ -39,6 +39,14 @@ export function chooseTag(policy: ImagePolicy, current: string | undefined, tags
   }
   const key = policy.kind === 'semver' ? semverKey(policy) : patternKey(policy);
   if ('reason' in key) return { outcome: 'refused', reason: key.reason };
+  try {
+    return newestOf(key, policy, current, tags);
+  } finally {
+    key.dispose?.();
+  }
+}
+
+function newestOf(key: TagKey, policy: Exclude<ImagePolicy, { kind: 'digest' }>, current: string | undefined, tags: readonly string[]): TagDecision {
   const allowed = tags.filter((t) => key.allows(t));
   let newest: string | undefined;
   for (const t of allowed) if (newest === undefined || key.compare(t, newest) > 0) newest = t;
@@ -54,6 +62,8 @@ interface TagKey {
   /** The tag can be compared (the current one need not be allowed: it may sit above the range). */
   orders(tag: string): boolean;
   compare(a: string, b: string): number;
+  /** Frees what the key compiled (a pattern's RE2 program). */
+  dispose?(): void;
 }
 
 function semverKey(policy: { range: string; prereleases: boolean }): TagKey | { reason: string } {
@@ -81,6 +91,7 @@ function patternKey(policy: { pattern: string; order: TagOrder }): TagKey | { re
     return k !== undefined && (!numeric || /^\d{1,30}$/.test(k));
   };
   return {
+    dispose: () => regex.dispose(),
     allows: ok,
     orders: ok,
     compare: (a, b) => {
@@ -95,7 +106,10 @@ function patternKey(policy: { pattern: string; order: TagOrder }): TagKey | { re
 /** The pattern anchored at both ends (the whole tag must match: "main-1-abc-broken" is not "main-1-abc"), with its ordering key in group 1. */
 export function compilePolicyPattern(pattern: string): ReturnType<typeof compileLinear> {
   const compiled = compileLinear(`^(?:${pattern})$`);
-  if (compiled.ok && compiled.regex.groups < 1) return { ok: false, reason: 'has no capture group: the first group, e.g. (\\d+), is the ordering key' };
+  if (compiled.ok && compiled.regex.groups < 1) {
+    compiled.regex.dispose();
+    return { ok: false, reason: 'has no capture group: the first group, e.g. (\\d+), is the ordering key' };
+  }
   return compiled;
 }
 

@@ -5,11 +5,14 @@ export interface LinearRegex {
   /** Capture groups of the first match (index 0 the whole match), or null. */
   exec(input: string): (string | undefined)[] | null;
   readonly groups: number;
+  /** Frees the compiled program: re2-wasm's fixed heap is not garbage-collected (see src/policy/regex.ts). */
+  dispose(): void;
 }
 
 interface Re2Like {
   exec(input: string): (RegExpExecArray & (string | undefined)[]) | null;
   source: string;
+  wrapper?: { delete(): void };
 }
 
 const require = createRequire(import.meta.url);
@@ -32,7 +35,14 @@ export function compileLinear(pattern: string): { ok: true; regex: LinearRegex }
     return { ok: false, reason: `is not a pattern RE2 accepts (${text}); backreferences and lookaround are not supported` };
   }
   // Count groups with a probe RE2 cannot misread: an alternation that always matches the empty string.
-  const probe = new RE2(`${pattern}|`, 'u').exec('');
+  const prober = new RE2(`${pattern}|`, 'u');
+  const probe = prober.exec('');
+  prober.wrapper?.delete();
   const groups = probe ? probe.length - 1 : 0;
-  return { ok: true, regex: { groups, exec: (input) => (re.exec(input) as (string | undefined)[] | null) } };
+  let disposed = false;
+  const dispose = () => {
+    if (!disposed) re.wrapper?.delete();
+    disposed = true;
+  };
+  return { ok: true, regex: { groups, exec: (input) => (re.exec(input) as (string | undefined)[] | null), dispose } };
 }
