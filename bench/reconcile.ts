@@ -11,7 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InspectCache } from '../src/reconcile/inspect-cache.js';
 import { observe } from '../src/reconcile/observe.js';
-import { DockerRuntime } from '../src/runtime/docker-runtime.js';
+import { DockerRuntime, dockerConfigPath } from '../src/runtime/docker-runtime.js';
 
 export const projectRoot = path.resolve(new URL('..', import.meta.url).pathname);
 export const stagecoachBin = path.join(projectRoot, 'bin/stagecoach.js');
@@ -379,7 +379,7 @@ export async function driftCheckCalls(env: string): Promise<{ cold: number; warm
     requests++;
     return dial(...args);
   };
-  const runtime = new DockerRuntime(client, 'unix:///var/run/docker.sock');
+  const runtime = new DockerRuntime(client, 'unix:///var/run/docker.sock', dockerConfigPath(process.env));
   const cache = new InspectCache();
   await observe(runtime, env, [IMAGE], { cache });
   const cold = requests;

@@ -11,7 +11,7 @@ export interface TlsFiles { ca: string; cert: string; key: string }
 const LOCAL_SOCKET = 'unix:///var/run/docker.sock';
 
 /** A dockerode client for an environment's target, else DOCKER_HOST, else the local socket. */
-export function dockerClientFor(endpoint: string | null, tls?: TlsFiles, env: NodeJS.ProcessEnv = process.env): { docker: Docker; host: string } {
+export function dockerClientFor(endpoint: string | null, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): { docker: Docker; host: string } {
   const target = endpoint ?? env.DOCKER_HOST ?? LOCAL_SOCKET;
   const certDir = endpoint === null ? env.DOCKER_CERT_PATH : undefined;
   const files = tls ?? (certDir ? { ca: join(certDir, 'ca.pem'), cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } : undefined);
@@ -70,6 +70,6 @@ function readTls(path: string, target: string): Buffer {
 }
 
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
-export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+export function dockerConfigPath(env: NodeJS.ProcessEnv): string {
   return join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
 }

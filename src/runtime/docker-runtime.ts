@@ -19,7 +19,8 @@ export class DockerRuntime implements ContainerRuntime {
   constructor(
     private readonly docker: Docker,
     readonly host: string,
-    private readonly configPath: string = dockerConfigPath(),
+    /** The daemon host's Docker config (dockerConfigPath of the environment the composition root was given). */
+    private readonly configPath: string,
     /** Runs `docker-credential-*` helpers for pulls; the composition root passes one with the daemon's environment. */
     private readonly credentialHelper?: CredentialHelper,
   ) {}

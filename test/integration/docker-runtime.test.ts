@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerError } from '../../src/errors.js';
-import { DockerRuntime, demultiplex, dockerClientFor } from '../../src/runtime/docker-runtime.js';
+import { DockerRuntime, demultiplex, dockerClientFor, dockerConfigPath } from '../../src/runtime/docker-runtime.js';
 import type { CreateContainer, HealthcheckSpec } from '../../src/runtime/types.js';
 import {
   BASE_IMAGE,
@@ -75,7 +75,7 @@ describe('DockerRuntime against the real engine', () => {
   beforeAll(async () => {
     docker = await requireDocker();
     await requireImage(docker);
-    runtime = new DockerRuntime(docker, 'unix:///var/run/docker.sock');
+    runtime = new DockerRuntime(docker, 'unix:///var/run/docker.sock', dockerConfigPath(process.env));
     network = uniqueName('sc-rt-net');
     await runtime.ensureNetwork(network, runLabels);
   });
@@ -214,9 +214,9 @@ describe('DockerRuntime against the real engine', () => {
     const name = uniqueName('sc-rt-net');
     await runtime.ensureNetwork(name, runLabels);
     await runtime.ensureNetwork(name, runLabels);
-    const other = new DockerRuntime(docker, runtime.host);
+    const other = new DockerRuntime(docker, runtime.host, dockerConfigPath(process.env));
     await Promise.all([0, 1, 2, 3].map((i) => (i % 2 ? other : runtime).ensureNetwork(name, runLabels)));
-    await Promise.all([new DockerRuntime(docker, runtime.host), other, runtime].map((r) => r.ensureNetwork(`${name}-b`, runLabels)));
+    await Promise.all([new DockerRuntime(docker, runtime.host, dockerConfigPath(process.env)), other, runtime].map((r) => r.ensureNetwork(`${name}-b`, runLabels)));
     for (const n of [name, `${name}-b`]) {
       const nets = (await docker.listNetworks({ filters: { name: [n] } })).filter((x) => x.Name === n);
       expect(nets).toHaveLength(1);
@@ -280,9 +280,9 @@ describe('DockerRuntime against the real engine', () => {
     ['unix:///nonexistent.sock'],
     ['tcp://127.0.0.1:1'],
   ])('says an engine at %s is unreachable, transiently', async (endpoint) => {
-    const { docker: client, host } = dockerClientFor(endpoint);
+    const { docker: client, host } = dockerClientFor(endpoint, undefined, process.env);
     expect(host).toBe(endpoint);
-    const err = await new DockerRuntime(client, host).ping().catch((e: unknown) => e);
+    const err = await new DockerRuntime(client, host, dockerConfigPath(process.env)).ping().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DockerError);
     expect(err).toMatchObject({ transient: true, kind: 'docker' });
     expect((err as DockerError).message).toMatch(new RegExp(`^docker at ${endpoint}: cannot reach the engine: engine unreachable`));
@@ -293,7 +293,7 @@ describe('DockerRuntime against the real engine', () => {
     expect(dockerClientFor(null, undefined, { DOCKER_HOST: 'unix:///nonexistent.sock' }).host).toBe('unix:///nonexistent.sock');
     const local = dockerClientFor(null, undefined, {});
     expect(local.host).toBe('unix:///var/run/docker.sock');
-    await new DockerRuntime(local.docker, local.host).ping();
+    await new DockerRuntime(local.docker, local.host, dockerConfigPath(process.env)).ping();
   });
 
   describe('with a local registry that wants a password', () => {

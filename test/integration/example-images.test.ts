@@ -2,7 +2,7 @@
 // (made by scripts/build-local-images.sh) and the buildTestImage() helper.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type Docker from 'dockerode';
-import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { DockerRuntime, dockerConfigPath } from '../../src/runtime/docker-runtime.js';
 import { ensureBusyboxImage } from '../../src/runtime/ensure-image.js';
 import {
   BASE_IMAGE,
@@ -138,7 +138,7 @@ describe('local example images', () => {
 
   it('the example start ensures its image: a missing tag is built from busybox-static (no registry answers), then found', async () => {
     const tag = `stagecoach-test/ensure-${runId}:1.35`;
-    const runtime = new DockerRuntime(docker, 'unix:///var/run/docker.sock');
+    const runtime = new DockerRuntime(docker, 'unix:///var/run/docker.sock', dockerConfigPath(process.env));
     const said: string[] = [];
     try {
       expect(await runtime.inspectImage(tag)).toBeUndefined();
