@@ -2,7 +2,7 @@ import { Ajv } from 'ajv';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSchema } from '../../src/manifest/schemas.js';
-import { blockEvent, deployEvent, proposalEvent, rollbackEvent, verificationEvent } from '../../src/notify/daemon-events.js';
+import { blockEvent, deployEvent, proposalEvent, rollbackEvent, verificationEvent } from '../support/notification-events.js';
 import { fetchPost } from '../../src/notify/http-port.js';
 import { createNotifyMetrics } from '../../src/notify/metrics.js';
 import { Notifier } from '../../src/notify/notifier.js';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { blockEvent, deployEvent, proposalEvent, rollbackEvent, verificationEvent } from '../../../src/notify/daemon-events.js';
+import { blockEvent, deployEvent, proposalEvent, rollbackEvent, verificationEvent } from '../../support/notification-events.js';
 import { forgeStatusRequest } from '../../../src/notify/forge-status.js';
 import { slackRequest, slackText } from '../../../src/notify/slack.js';
 import { webhookRequest } from '../../../src/notify/webhook.js';

@@ -1,9 +1,9 @@
-import type { NotificationEvent, NotifiedTest } from './events.js';
-import { shortRevision } from './events.js';
+import type { NotificationEvent, NotifiedTest } from '../../src/notify/events.js';
+import { shortRevision } from '../../src/notify/events.js';
 
 /**
- * Builders the daemon calls at its decision points: plain data in, one event
- * out. Kept here (not in the daemon) so the daemon's hooks are one line each.
+ * Builders of notification events for tests: plain data in, one event out.
+ * The daemon itself makes its events from stored decisions (src/notify/from-store.ts).
  */
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
