@@ -109,14 +109,15 @@ export class Daemon {
    */
   private async peekForNewerRevision(): Promise<void> {
     const base = this.revision;
+    const cycle = this.queue.cycle;
     if (!this.opened || !this.queue.busy || this.peeking || !base) return;
     this.peeking = true;
     try {
       const head = await this.peek();
       if (head === undefined || head === base) return;
       const fetched = await this.deps.git.fetch();
-      // Only a rollout still working on the revision looked at is superseded (not the cycle that already took the new one).
-      if (this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]))) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`);
+      // Only the rollout this look was started during is superseded: a later cycle took the trigger, and with it the new revision.
+      if (this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]))) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`, cycle);
     } catch (error) {
       this.deps.log.debug({ err: (error as Error).message }, 'cannot look for a newer revision during the rollout');
     } finally {

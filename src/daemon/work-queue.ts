@@ -79,11 +79,17 @@ export class WorkQueue {
   private readonly retrying = new Set<string>();
   private polls = 0;
   private stopped = false;
+  private cycles = 0;
 
   constructor(private readonly options: WorkQueueOptions) {}
 
   get busy(): boolean {
     return this.running !== null;
+  }
+
+  /** The number of the cycle running (or last run): a look at the remote started during it supersedes only it. */
+  get cycle(): number {
+    return this.cycles;
   }
 
   /** Asks for a cycle; while one runs, requests coalesce into the next. */
@@ -107,9 +113,18 @@ export class WorkQueue {
     });
   }
 
-  /** Aborts the rollout in flight at its next safe point (a newer revision supersedes it). */
-  supersede(reason: string): void {
-    this.rollout?.abort(reason);
+  /**
+   * Aborts the rollout in flight at its next safe point (a newer revision
+   * supersedes it), when it is still the cycle the newer revision was looked
+   * for during (a later one already took it), and makes sure a cycle follows
+   * that looks at the remote again.
+   */
+  supersede(reason: string, cycle: number): void {
+    if (!this.rollout || cycle !== this.cycles) return;
+    this.rollout.abort(reason);
+    this.pending ??= emptyWork(reason);
+    this.pending.kinds.add('poll');
+    this.pending.remote = true;
   }
 
   /** Resolves when no cycle runs and none is pending. */
@@ -134,6 +149,7 @@ export class WorkQueue {
       // Polls keep coming during a long rollout, so a newer revision can supersede it.
       this.schedulePoll();
       this.rollout = new AbortController();
+      this.cycles++;
       const outcome = await this.options.run(work, this.rollout.signal);
       this.rollout = null;
       this.sourceFailures = outcome.sourceDown ? this.sourceFailures + 1 : 0;

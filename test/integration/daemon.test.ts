@@ -143,10 +143,7 @@ describe('the daemon follows a git remote', () => {
     expect(await answer(env)).toBe('version 2');
   });
 
-  // Known race, not yet found (see the closing note of this round): when the person's push lands while the
-  // daemon's marker push is being rejected and rebased onto it, the watched commit was sometimes not deployed
-  // within 30 s (about 1 run in 3 of the whole suite). Retried so CI is not a coin toss; the bug stays open.
-  it('reacts to a commit in a local repository through the file watch, without polling', { retry: 2 }, async () => {
+  it('reacts to a commit in a local repository through the file watch, without polling', async () => {
     const env = uniqueName('w').replace(/-/g, '');
     envs.push(env);
     await server.createRepo(env, { [`environments/${env}/environment.yaml`]: environmentYaml(env), [`environments/${env}/web.yaml`]: webYaml('v1') });

@@ -31,6 +31,7 @@ export class FakeGit implements GitReader, GitWriter {
   failPushes = false;
   private fetched: string | null = null;
   private next = 0;
+  private readonly holds: { op: string; until: Promise<void> }[] = [];
 
   constructor(files: Record<string, string>, readonly branch = 'main') {
     this.branches.set(branch, this.make(null, files, 'Initial config'));
@@ -59,6 +60,13 @@ export class FakeGit implements GitReader, GitWriter {
     return out;
   }
 
+  /** The next call of op (after those already held) waits until the returned function is called: a slow remote, to catch work in flight. */
+  hold(op: string): () => void {
+    let release!: () => void;
+    this.holds.push({ op, until: new Promise<void>((resolve) => (release = resolve)) });
+    return release;
+  }
+
   count(op: string): number {
     return this.calls.filter((c) => c === op).length;
   }
@@ -82,6 +90,8 @@ export class FakeGit implements GitReader, GitWriter {
 
   async remoteHead(): Promise<string> {
     this.reach('ls-remote');
+    const held = this.holds.findIndex((h) => h.op === 'ls-remote');
+    if (held >= 0) await this.holds.splice(held, 1)[0]!.until;
     return this.head();
   }
 

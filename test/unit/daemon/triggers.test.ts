@@ -144,6 +144,33 @@ describe('a newer revision supersedes a rollout', () => {
     expect(h.env('alpha').revision.applied).toBe(newer);
   });
 
+  // The race CI caught: a look at the remote, started during one rollout, answered only after the next cycle had
+  // taken the same trigger (and the new revision) but before it had set its revision. It aborted that cycle,
+  // which then dropped the new revision, and nothing was left pending to deploy it.
+  it('a slow look at the remote supersedes only the rollout it was started for, not the cycle that took the new revision', async () => {
+    const held = new HeldDeploy();
+    const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
+    stop = () => release(h, held);
+    h.daemon.start();
+    await ticks();
+    expect(held.started).toHaveLength(1);
+    const newer = h.git.land(envFiles('alpha', 'app:2'), 'alpha: app:2');
+    const peekAnswers = h.git.hold('ls-remote');
+    const nextCycleAnswers = h.git.hold('ls-remote');
+    h.daemon.trigger({ kind: 'watch', reason: 'commit in the local repository' });
+    await ticks();
+    held.hold = false;
+    held.free();
+    await ticks();
+    peekAnswers();
+    await ticks();
+    nextCycleAnswers();
+    await h.settle();
+    expect(held.aborted).toEqual([]);
+    expect(held.started.map((s) => s.revision.slice(0, 7))).toContain(newer.slice(0, 7));
+    expect(h.env('alpha').revision.applied).toBe(newer);
+  });
+
   it('a commit that leaves the environment’s tree alone does not supersede it', async () => {
     const held = new HeldDeploy();
     const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
