@@ -1,6 +1,6 @@
 import semver from 'semver';
-import { compileLinear } from './regex.js';
-import type { LinearRegex } from './regex.js';
+import { compileSafeRegex } from '../policy/regex.js';
+import type { SafeRegex } from '../policy/regex.js';
 
 export const tagOrders = ['numeric', 'alphabetical'] as const;
 export type TagOrder = (typeof tagOrders)[number];
@@ -83,7 +83,7 @@ function semverKey(policy: { range: string; prereleases: boolean }): TagKey | { 
 function patternKey(policy: { pattern: string; order: TagOrder }): TagKey | { reason: string } {
   const compiled = compilePolicyPattern(policy.pattern);
   if (!compiled.ok) return { reason: `pattern ${compiled.reason}` };
-  const regex: LinearRegex = compiled.regex;
+  const regex: SafeRegex = compiled.regex;
   const keyOf = (t: string): string | undefined => regex.exec(t)?.[1] ?? undefined;
   const numeric = policy.order === 'numeric';
   const ok = (t: string) => {
@@ -103,10 +103,15 @@ function patternKey(policy: { pattern: string; order: TagOrder }): TagKey | { re
   };
 }
 
+/** Longest tag pattern accepted from a repo: bounds compile time and memory. */
+export const maxTagPatternLength = 256;
+
 /** The pattern anchored at both ends (the whole tag must match: "main-1-abc-broken" is not "main-1-abc"), with its ordering key in group 1. */
-export function compilePolicyPattern(pattern: string): ReturnType<typeof compileLinear> {
-  const compiled = compileLinear(`^(?:${pattern})$`);
-  if (compiled.ok && compiled.regex.groups < 1) {
+export function compilePolicyPattern(pattern: string): { ok: true; regex: SafeRegex } | { ok: false; reason: string } {
+  if (pattern.length > maxTagPatternLength) return { ok: false, reason: `is ${pattern.length} characters, longer than the ${maxTagPatternLength}-character limit for a tag pattern` };
+  const compiled = compileSafeRegex(`^(?:${pattern})$`, { maxLength: maxTagPatternLength + 6 });
+  if (!compiled.ok) return { ok: false, reason: compiled.error };
+  if (compiled.regex.groups < 1) {
     compiled.regex.dispose();
     return { ok: false, reason: 'has no capture group: the first group, e.g. (\\d+), is the ordering key' };
   }

@@ -13,6 +13,10 @@ export interface SafeRegex {
   readonly source: string;
   /** Tests the first maxInputChars characters of `text`. */
   test(text: string): boolean;
+  /** Capture groups of the first match in the first maxInputChars characters (index 0 the whole match), or null. */
+  exec(text: string): (string | undefined)[] | null;
+  /** How many capture groups the pattern has. */
+  readonly groups: number;
   /** Frees the compiled program (idempotent). */
   dispose(): void;
 }
@@ -28,28 +32,50 @@ interface Wrapped {
   wrapper?: { delete(): void };
 }
 
-export function compileSafeRegex(pattern: string, options: { ignoreCase?: boolean } = {}): CompiledRegex {
-  if (pattern.length > maxPatternLength) return { ok: false, error: `is ${pattern.length} characters, longer than the ${maxPatternLength}-character limit for a regular expression` };
-  let re: RE2;
+const free = (re: RE2) => (re as unknown as Wrapped).wrapper?.delete();
+
+/** Counts capture groups with a probe RE2 cannot misread: the pattern or the empty string, which always matches. */
+function countGroups(pattern: string, flags: string): number {
+  const probe = new RE2(`${pattern}|`, flags);
   try {
-    re = new RE2(pattern, options.ignoreCase ? 'iu' : 'u');
+    const match = probe.exec('');
+    return match ? match.length - 1 : 0;
+  } finally {
+    free(probe);
+  }
+}
+
+export function compileSafeRegex(pattern: string, options: { ignoreCase?: boolean; maxLength?: number } = {}): CompiledRegex {
+  const limit = options.maxLength ?? maxPatternLength;
+  if (pattern.length > limit) return { ok: false, error: `is ${pattern.length} characters, longer than the ${limit}-character limit for a regular expression` };
+  let re: RE2;
+  const flags = options.ignoreCase ? 'iu' : 'u';
+  try {
+    re = new RE2(pattern, flags);
   } catch (error) {
     const message = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
     return { ok: false, error: `is not a regular expression RE2 accepts (linear time: no backreferences or lookaround): ${message}` };
   }
   let disposed = false;
+  let groups: number | undefined;
+  const live = () => {
+    if (disposed) throw new Error(`regular expression /${pattern}/ was used after dispose()`);
+    return re;
+  };
+  const cut = (text: string) => (text.length > maxInputChars ? text.slice(0, maxInputChars) : text);
   return {
     ok: true,
     regex: {
       source: pattern,
-      test: (text) => {
-        if (disposed) throw new Error(`regular expression /${pattern}/ was used after dispose()`);
-        return re.test(text.length > maxInputChars ? text.slice(0, maxInputChars) : text);
+      test: (text) => live().test(cut(text)),
+      exec: (text) => live().exec(cut(text)) as (string | undefined)[] | null,
+      get groups() {
+        return (groups ??= countGroups(pattern, flags));
       },
       dispose: () => {
         if (disposed) return;
         disposed = true;
-        (re as unknown as Wrapped).wrapper?.delete();
+        free(re);
       },
     },
   };

@@ -23,7 +23,7 @@ describe('normalizeImagePolicy', () => {
 
   it.each<[RawImagePolicy, string]>([
     [{ semver: 'one point four' }, '/imagePolicy/semver is not a semver range like "^1.4" or ">=2 <3" (got "one point four")'],
-    [{ pattern: '(a)\\1' }, '/imagePolicy/pattern is not a pattern RE2 accepts'],
+    [{ pattern: '(a)\\1' }, '/imagePolicy/pattern is not a regular expression RE2 accepts'],
     [{ pattern: 'main-\\d+' }, '/imagePolicy/pattern has no capture group'],
   ])('reports %j', (raw, message) => {
     expect(run(raw).problems).toEqual([expect.stringContaining(message)]);
@@ -39,7 +39,7 @@ describe('imagePolicy in a Service manifest', () => {
     ['imagePolicy: {}\n', ['environments/testing/web.yaml:5:14: /imagePolicy needs one of semver, pattern or pin']],
     ['imagePolicy:\n  semver: "^1"\n  order: numeric\n', [expect.stringMatching(/\/imagePolicy prereleases goes with semver, order with pattern/)]],
     ['imagePolicy:\n  semver: "^1"\n  pin: sha\n', [expect.stringMatching(/\/imagePolicy\/pin must be one of/)]],
-    ['imagePolicy:\n  pattern: (a)\\1\n', [expect.stringMatching(/^environments\/testing\/web\.yaml:6:12: \/imagePolicy\/pattern is not a pattern RE2 accepts/)]],
+    ['imagePolicy:\n  pattern: (a)\\1\n', [expect.stringMatching(/^environments\/testing\/web\.yaml:6:12: \/imagePolicy\/pattern is not a regular expression RE2 accepts/)]],
     ['imagePolicy:\n  semver: one\n', ['environments/testing/web.yaml:6:11: /imagePolicy/semver is not a semver range like "^1.4" or ">=2 <3" (got "one")']],
   ])('%s', async (extra, expected) => {
     expect(await problemsOf(repoWith({ 'environments/testing/web.yaml': serviceYaml('web', extra) }))).toEqual(expected);
