@@ -75,6 +75,9 @@ describe('a Swarm environment', () => {
       '    delay: 500ms',
       '  - name: web answers by name on the overlay',
       `    container: { image: "${image('v1')}", command: ["sh", "-c", "printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n' | nc web 8080"] }`,
+      // The overlay's DNS learns the new tasks a moment after they run (gossip): a user's test retries too.
+      '    retries: 5',
+      '    delay: 1s',
       '  - name: web serves its page file',
       '    exec: { service: web, command: ["test", "-f", "/www/index.html"] }',
       '',
