@@ -8,6 +8,7 @@ import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
 import type { SecretSource } from '../reconcile/secrets.js';
 import type { Action, ActualState, Plan } from '../reconcile/types.js';
+import { countedRuntime } from '../runtime/counted-runtime.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { ActionResult } from '../reconcile/rollout.js';
 import { revisionLabel } from '../reconcile/format.js';
@@ -59,7 +60,12 @@ function describeServices(env: LoadedEnvironment, actual: ActualState, previous:
 
 /** The deploy step for containers on one Docker engine: observe, plan, apply; never throws for a failed update. */
 export class ContainerDeploy implements DeployStep {
-  constructor(private readonly deps: ContainerDeployDeps) {}
+  private readonly deps: ContainerDeployDeps;
+
+  constructor(deps: ContainerDeployDeps) {
+    // Every engine call of observe and apply is counted (stagecoach_docker_api_calls_total): a drift check's cost shows on /metrics.
+    this.deps = { ...deps, runtime: countedRuntime(deps.runtime, (operation) => deps.metrics.dockerCalls.inc({ operation })) };
+  }
 
   async deploy(input: DeployInput): Promise<DeployResult> {
     const { env, revision, failed, trigger, signal } = input;
