@@ -37,7 +37,9 @@ function deepFreeze<T>(value: T): T {
 /**
  * The daemon's status with one writer (the daemon) and many readers (the
  * HTTP server, the CLI's "all in sync" line, listeners). Every write makes a
- * new frozen snapshot, so a reader never sees half a cycle.
+ * new frozen snapshot, so a reader never sees half a cycle. Snapshots share
+ * what a write did not touch (frozen, so nobody can change it under another
+ * reader): a poll's write is a new top object, not a copy of 1,000 services.
  */
 export class StatusStore {
   private current: DaemonStatus;
@@ -100,7 +102,8 @@ export class StatusStore {
     for (const [name, patch] of patches) this.patch(name, patch);
   }
 
+  /** `next` builds the new status from the current one by spreading, never by mutating it (it is frozen). */
   private write(next: (s: DaemonStatus) => DaemonStatus): void {
-    this.current = deepFreeze(next(structuredClone(this.current)));
+    this.current = deepFreeze(next(this.current));
   }
 }

@@ -1,4 +1,5 @@
-import { RE2 } from 're2-wasm';
+import { createRequire } from 'node:module';
+import type { RE2 } from 're2-wasm';
 
 /**
  * A regular expression from the config repo, run by RE2: time linear in the
@@ -8,6 +9,14 @@ import { RE2 } from 're2-wasm';
  * re2-wasm runs in a fixed 16 MiB WebAssembly heap that JavaScript's garbage
  * collector does not see: every compiled expression must be disposed, and
  * inputs are cut at maxInputChars, or the heap runs out and aborts.
+ *
+ * A pattern that is one alternation of plain words (`(PASSWORD|TOKEN)`, the
+ * default secret names: optionally anchored, in at most one group, with no
+ * quantifier, class, escape, dot or nested group) tries each word once at
+ * each position and never backtracks further, so V8 runs it; re2-wasm (about
+ * 10 MB of resident memory) is loaded only when the first other pattern is
+ * compiled. Two groups in a row are not plain: `(a|a)(a|a)…` backtracks
+ * exponentially in V8.
  */
 export interface SafeRegex {
   readonly source: string;
@@ -32,26 +41,59 @@ interface Wrapped {
   wrapper?: { delete(): void };
 }
 
-const free = (re: RE2) => (re as unknown as Wrapped).wrapper?.delete();
+const word = `[\\w ,:/=@#%&!~'"<>-]+`;
+const words = `${word}(?:\\|${word})*`;
+const plainAlternation = new RegExp(`^\\^?(?:\\((?:\\?:)?${words}\\)|${words})\\$?$`);
 
-/** Counts capture groups with a probe RE2 cannot misread: the pattern or the empty string, which always matches. */
+/** The engine a pattern runs on: 'v8' only for one alternation of plain words (see above), RE2 for everything else. */
+export function regexEngine(pattern: string): 'v8' | 're2' {
+  return plainAlternation.test(pattern) ? 'v8' : 're2';
+}
+
+// re2-wasm, loaded at the first pattern that needs it (a CommonJS package, so synchronously).
+const load = createRequire(import.meta.url);
+let re2: typeof import('re2-wasm') | undefined;
+const newRE2 = (pattern: string, flags: string): RE2 => new (re2 ??= load('re2-wasm') as typeof import('re2-wasm')).RE2(pattern, flags);
+
+/** What both engines offer: a compiled program, and freeing it (nothing to free for V8). */
+interface Program {
+  test(text: string): boolean;
+  exec(text: string): (string | undefined)[] | null;
+  free(): void;
+}
+
+function program(pattern: string, flags: string, engine = regexEngine(pattern)): Program {
+  if (engine === 'v8') {
+    try {
+      const re = new RegExp(pattern, flags);
+      return { test: (t) => re.test(t), exec: (t) => re.exec(t), free: () => undefined };
+    } catch {
+      // Unbalanced parentheses and the like: RE2 says why, in its words.
+    }
+  }
+  const re = newRE2(pattern, flags);
+  return { test: (t) => re.test(t), exec: (t) => re.exec(t) as (string | undefined)[] | null, free: () => (re as unknown as Wrapped).wrapper?.delete() };
+}
+
+/** Counts capture groups with a probe neither engine can misread: the pattern or the empty string, which always matches. */
 function countGroups(pattern: string, flags: string): number {
-  const probe = new RE2(`${pattern}|`, flags);
+  // An empty alternative added to a plain alternation keeps it plain.
+  const probe = program(`${pattern}|`, flags, regexEngine(pattern));
   try {
     const match = probe.exec('');
     return match ? match.length - 1 : 0;
   } finally {
-    free(probe);
+    probe.free();
   }
 }
 
 export function compileSafeRegex(pattern: string, options: { ignoreCase?: boolean; maxLength?: number } = {}): CompiledRegex {
   const limit = options.maxLength ?? maxPatternLength;
   if (pattern.length > limit) return { ok: false, error: `is ${pattern.length} characters, longer than the ${limit}-character limit for a regular expression` };
-  let re: RE2;
+  let re: Program;
   const flags = options.ignoreCase ? 'iu' : 'u';
   try {
-    re = new RE2(pattern, flags);
+    re = program(pattern, flags);
   } catch (error) {
     const message = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
     return { ok: false, error: `is not a regular expression RE2 accepts (linear time: no backreferences or lookaround): ${message}` };
@@ -68,14 +110,17 @@ export function compileSafeRegex(pattern: string, options: { ignoreCase?: boolea
     regex: {
       source: pattern,
       test: (text) => live().test(cut(text)),
-      exec: (text) => live().exec(cut(text)) as (string | undefined)[] | null,
+      exec: (text) => {
+        const match = live().exec(cut(text));
+        return match ? [...match] : null;
+      },
       get groups() {
         return (groups ??= countGroups(pattern, flags));
       },
       dispose: () => {
         if (disposed) return;
         disposed = true;
-        free(re);
+        re.free();
       },
     },
   };

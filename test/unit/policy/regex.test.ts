@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSafeRegex, maxInputChars } from '../../../src/policy/regex.js';
+import { compileSafeRegex, maxInputChars, regexEngine } from '../../../src/policy/regex.js';
 
 describe('compileSafeRegex: exec and groups (the one RE2 wrapper, shared by policies, checks and image tags)', () => {
   it.each<[string, string, (string | undefined)[] | null, number]>([
@@ -27,5 +27,46 @@ describe('compileSafeRegex: exec and groups (the one RE2 wrapper, shared by poli
 
   it('a per-caller length limit is named in the refusal', () => {
     expect(compileSafeRegex('x'.repeat(20), { maxLength: 10 })).toEqual({ ok: false, error: 'is 20 characters, longer than the 10-character limit for a regular expression' });
+  });
+});
+
+describe('regexEngine: V8 runs only one alternation of plain words; RE2 (loaded when first needed) everything else', () => {
+  it.each<[string, 'v8' | 're2']>([
+    ['(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIALS)', 'v8'],
+    ['^(?:main|release-1)$', 'v8'],
+    ['TOKEN', 'v8'],
+    ['a b|c-d', 'v8'],
+    ['(a|a)(a|a)(a|a)$', 're2'], // two groups in a row backtrack exponentially in V8
+    ['((a|b))', 're2'],
+    ['(a+)+$', 're2'],
+    ['a.b', 're2'],
+    ['[ab]', 're2'],
+    ['\\d', 're2'],
+    ['(a)\\1', 're2'],
+    ['(?=a)', 're2'],
+    ['a|', 're2'],
+    ['', 're2'],
+  ])('%j runs on %s', (pattern, engine) => {
+    expect(regexEngine(pattern)).toBe(engine);
+  });
+
+  it.each<[string, boolean, string, (string | undefined)[] | null, number]>([
+    ['(PASSWORD|TOKEN)', true, 'db_password', ['password', 'password'], 1],
+    ['(PASSWORD|TOKEN)', true, 'DB_HOST', null, 1],
+    ['^(?:main|next)$', false, 'main', ['main'], 0],
+    ['^(?:main|next)$', false, 'mainline', null, 0],
+    ['(a)|(b)', false, 'b', ['b', undefined, 'b'], 2],
+  ])('/%s/ (ignoreCase %s) on %j gives the same as RE2 would', (pattern, ignoreCase, input, match, groups) => {
+    const compiled = compileSafeRegex(pattern, { ignoreCase });
+    if (!compiled.ok) throw new Error(compiled.error);
+    expect(compiled.regex.test(input)).toBe(match !== null);
+    expect(compiled.regex.exec(input) ?? null).toEqual(match);
+    expect(compiled.regex.groups).toBe(groups);
+    compiled.regex.dispose();
+    expect(() => compiled.regex.test(input)).toThrow(/was used after dispose\(\)/);
+  });
+
+  it('an unbalanced plain-looking pattern is refused in RE2’s words', () => {
+    expect(compileSafeRegex('(a|b')).toEqual({ ok: false, error: expect.stringMatching(/^is not a regular expression RE2 accepts/) });
   });
 });

@@ -96,4 +96,48 @@ describe('a drift check costs what changed', () => {
     await observe(counted.runtime, env.name, [], { cache });
     expect(counted.calls.get('inspectContainer')).toBe(1);
   });
+
+  it('without maxAgeMs an entry stays good however old, until an event says otherwise (1,000 containers are not re-inspected at once)', async () => {
+    let now = 0;
+    const runtime = fakeWith('busybox:1.35');
+    const env = await environment({ 'a.yaml': svc('a'), 'b.yaml': svc('b') });
+    await converge(runtime, env);
+    const counted = countingRuntime(runtime);
+    const cache = new InspectCache({ now: () => now });
+    await observe(counted.runtime, env.name, [], { cache });
+    counted.reset();
+    now = 24 * 3600_000;
+    await observe(counted.runtime, env.name, [], { cache });
+    expect(Object.fromEntries(counted.calls)).toEqual({ listContainers: 1 });
+  });
+
+  it.each(['die', 'start', 'restart', 'update'])('follow() forgets a container on its %s event', async (action) => {
+    const { runtime, cache, check } = await fiveServices();
+    const following = cache.follow(runtime);
+    await check();
+    runtime.emit(runtime.byName('testing-d')!.id, action);
+    expect((await check()).calls).toEqual({ listContainers: 1, inspectContainer: 1 });
+    following.close();
+  });
+
+  it('a restart by the engine (same state in the list, one more restart) is seen through the events', async () => {
+    const { runtime, cache, check } = await fiveServices();
+    const following = cache.follow(runtime);
+    await check();
+    const c = runtime.byName('testing-e')!;
+    for (const action of ['die', 'start']) runtime.emit(c.id, action);
+    expect((await check()).calls).toEqual({ listContainers: 1, inspectContainer: 1 });
+    following.close();
+  });
+
+  it('whenever the event stream opens (again), everything is forgotten: nothing said while nobody listened is missed', async () => {
+    const { runtime, cache, check } = await fiveServices();
+    await check();
+    expect(cache.size).toBe(5);
+    const following = cache.follow(runtime);
+    expect(cache.size).toBe(0);
+    expect((await check()).calls).toEqual({ listContainers: 1, inspectContainer: 5 });
+    following.close();
+  });
 });
+
