@@ -52,8 +52,10 @@ function decisionOf(r: ActionResult): DecisionKind {
 
 function describeServices(env: LoadedEnvironment, actual: ActualState, previous: readonly ServiceStatus[]): ServiceStatus[] {
   const last = new Map(previous.map((s) => [s.name, s.lastAction]));
+  const current = new Map<string, ActualState['containers'][number]>();
+  for (const x of actual.containers) if (x.slot === 'current' && !current.has(x.service)) current.set(x.service, x);
   return env.services.map((s) => {
-    const c = actual.containers.find((x) => x.service === s.name && x.slot === 'current');
+    const c = current.get(s.name);
     return { name: s.name, image: c ? c.image : null, desiredImage: s.spec.image, state: c?.state ?? 'missing', health: c?.health ?? 'none', lastAction: last.get(s.name) ?? null };
   });
 }
