@@ -13,7 +13,8 @@
 //   cutime+cstime of its reaped children (the git processes it spawns),
 //   divided by the polls (Δ stagecoach_git_remote_queries_total); against the
 //   CPU of one bare `git ls-remote <bare repo> refs/heads/main` measured in the
-//   same run (bash `times` over 20 runs: user+sys of its children).
+//   same run (bash `times` over 20 runs: user+sys of its children; before and
+//   after the window, the lower of the two).
 // * Docker API calls per drift check: Δ stagecoach_docker_api_calls_total (by
 //   operation) over Δ stagecoach_environment_observes_total (one observe per
 //   environment per drift check; every 10th poll is one).
@@ -23,8 +24,9 @@
 // Knobs: BENCH_SCALE_ENVS (10), BENCH_SCALE_SERVICES (100), BENCH_SCALE_POLLS (30),
 // BENCH_SCALE_KEEP=1 leaves the repo and containers for another run,
 // BENCH_SCALE_REUSE=<run> measures again over them (a fresh daemon and data dir)
-// and removes them afterwards unless BENCH_SCALE_KEEP=1. BENCH_SCALE_NODE_OPTIONS
-// is passed to the daemon as NODE_OPTIONS (to compare V8 flags).
+// and removes them afterwards unless BENCH_SCALE_KEEP=1. The daemon runs with the
+// node flags of `npm start` (package.json), as a user's daemon does;
+// BENCH_SCALE_NODE_FLAGS replaces them ('' for none) to compare V8 flags.
 // Progress goes to stderr, the table to stdout, raw numbers to bench/results/.
 // Cleanup (also on Ctrl-C): containers by stagecoach-bench.run=<run> in batches
 // of 20 (Docker 20.10 can wedge under a bulk stop), networks by
@@ -39,7 +41,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { DaemonProcess, projectRoot } from '../test/support/daemon-process.js';
+import { DaemonProcess, projectRoot, stagecoachBin } from '../test/support/daemon-process.js';
 import { parseMetrics } from '../test/support/prometheus.js';
 import { formatMs, table } from '../test/support/stats.js';
 import { sleep, waitFor } from '../test/support/wait.js';
@@ -152,7 +154,15 @@ async function settled(daemon: DaemonProcess, envs: string[], timeoutMs: number)
   }
 }
 
-export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeOptions?: string }): Promise<ScaleResult> {
+/** The node flags `npm start` runs the daemon with (`node FLAGS bin/stagecoach.js run`). */
+export async function startFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const m = /^node((?: --?[\w-]+(?:=\S+)?)*) bin\/stagecoach\.js run$/.exec(pkg.scripts.start ?? '');
+  if (!m) throw new Error(`package.json "start" is not \`node [flags] bin/stagecoach.js run\`: ${pkg.scripts.start}`);
+  return m[1]!.trim().split(' ').filter(Boolean);
+}
+
+export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeFlags: string[] }): Promise<ScaleResult> {
   const runId = o.reuse ?? randomBytes(3).toString('hex');
   const dir = path.join(tmpdir(), `stagecoach-bench-scale-${runId}`);
   const envs = envNames(runId, o.envs);
@@ -174,7 +184,7 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
       bare = await createRepo(dir, runId, o.envs, o.services);
     } else if (!existsSync(bare)) throw new Error(`BENCH_SCALE_REUSE=${o.reuse}: no repo at ${bare}`);
     const began = performance.now();
-    daemon = await DaemonProcess.start(['--repo', bare, '--interval', '1s'], o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {});
+    daemon = await DaemonProcess.start(['--repo', bare, '--interval', '1s'], {}, { command: [process.execPath, ...o.nodeFlags, stagecoachBin, 'run'] });
     log(`daemon ${daemon.pid} ${o.reuse ? 'takes over' : 'deploys'} ${o.envs} × ${o.services} services (run ${runId})…`);
     await settled(daemon, envs, 1_800_000);
     const deployMs = performance.now() - began;
@@ -189,11 +199,15 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
     const running = await docker.listContainers({ filters: { label: [`${BENCH_LABEL}=${runId}`] } });
     if (running.length !== o.envs * o.services) throw new Error(`expected ${o.envs * o.services} running containers, found ${running.length}`);
     log(`measuring ${o.polls} polls`);
+    // The bound is measured before and after the window; the lower is taken (the machine may be busy with other work in one of them).
+    const lsBefore = await lsRemoteCpuMs(bare);
     const m0 = await metrics(daemon);
     const p0 = await procTimes(daemon.pid);
     const t0 = performance.now();
     const q0 = m0.get('stagecoach_git_remote_queries_total') ?? 0;
-    await waitFor(async () => ((await metrics(daemon!)).get('stagecoach_git_remote_queries_total') ?? 0) - q0 >= o.polls || undefined, { timeoutMs: o.polls * 5_000, intervalMs: 200, what: `${o.polls} polls` });
+    // /metrics is read rarely in the window: every scrape costs the daemon CPU and garbage of its own.
+    await sleep(o.polls * 1_000);
+    await waitFor(async () => ((await metrics(daemon!)).get('stagecoach_git_remote_queries_total') ?? 0) - q0 >= o.polls || undefined, { timeoutMs: o.polls * 5_000, intervalMs: 2_000, what: `${o.polls} polls` });
     const p1 = await procTimes(daemon.pid);
     const t1 = performance.now();
     const m1 = await metrics(daemon);
@@ -201,7 +215,7 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
     const d = (key: string) => (m1.get(key) ?? 0) - (m0.get(key) ?? 0);
     const dockerCalls: Record<string, number> = { total: d('stagecoach_docker_api_calls_total') };
     for (const key of m1.keys()) if (key.startsWith('stagecoach_docker_api_calls_total:') && d(key) > 0) dockerCalls[key.split(':')[1]!] = d(key);
-    const lsCpu = await lsRemoteCpuMs(bare);
+    const lsCpu = Math.min(lsBefore, await lsRemoteCpuMs(bare));
     const mb = (key: string) => (m1.get(key) ?? 0) / 1024 / 1024;
     return {
       environments: o.envs,
@@ -256,7 +270,7 @@ async function main(): Promise<number> {
     polls: num('BENCH_SCALE_POLLS', 30),
     keep: process.env.BENCH_SCALE_KEEP === '1',
     reuse: process.env.BENCH_SCALE_REUSE || undefined,
-    nodeOptions: process.env.BENCH_SCALE_NODE_OPTIONS || undefined,
+    nodeFlags: process.env.BENCH_SCALE_NODE_FLAGS !== undefined ? process.env.BENCH_SCALE_NODE_FLAGS.split(' ').filter(Boolean) : await startFlags(),
   };
   const describe = (cmd: string, args: string[]) => run(cmd, args).then((r) => r.stdout.trim().split('\n')[0]!, () => 'unknown');
   const meta = {
@@ -267,7 +281,7 @@ async function main(): Promise<number> {
     revision: await describe('git', ['-C', projectRoot, 'describe', '--always', '--dirty']),
   };
   const result = await runScaleBench(options);
-  process.stdout.write(`\nstagecoach scale benchmark — ${meta.date}; ${meta.machine}; docker ${meta.docker}; ${meta.git}; node ${process.version}; stagecoach ${meta.revision}${options.nodeOptions ? `; NODE_OPTIONS=${options.nodeOptions}` : ''}\n\n${renderScale(result)}\n`);
+  process.stdout.write(`\nstagecoach scale benchmark — ${meta.date}; ${meta.machine}; docker ${meta.docker}; ${meta.git}; node ${process.version}; stagecoach ${meta.revision}; daemon: node ${[...options.nodeFlags, 'bin/stagecoach.js run'].join(' ')}\n\n${renderScale(result)}\n`);
   const resultsDir = path.join(projectRoot, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
