@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContainerDeploy } from '../../../src/daemon/container-deploy.js';
+import type { DeployStep } from '../../../src/daemon/deploy-step.js';
+import { InspectCache } from '../../../src/reconcile/inspect-cache.js';
+import { countedRuntime } from '../../../src/runtime/counted-runtime.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
+import { envFiles, fastReady, harness, silent } from './support.js';
+
+let stop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+});
+
+const three = { ...envFiles('alpha', 'app:1'), ...envFiles('beta', 'app:1'), ...envFiles('gamma', 'app:1') };
+
+describe('what a drift check costs the engine, on /metrics (stagecoach_docker_api_calls_total)', () => {
+  it('with nothing changed: one list call per environment, and nothing on the polls between', async () => {
+    let step: DeployStep | undefined;
+    const h = await harness(three, { start: false, deployFor: () => step! });
+    const cache = new InspectCache();
+    step = new ContainerDeploy({ runtime: h.runtime, secrets: () => 'hunter2', log: silent, metrics: h.metrics, clock: h.clock, ready: { ...fastReady }, cache });
+    stop = () => h.daemon.stop();
+    h.daemon.start();
+    await h.settle();
+    const calls = async () => Object.fromEntries(((await h.metrics.registry.getSingleMetric('stagecoach_docker_api_calls_total')?.get())?.values ?? []).map((v) => [v.labels.operation, v.value]));
+    expect((await calls()).createContainer).toBe(3);
+    for (let i = 0; i < 10; i++) await h.poll(); // the 10th poll is a drift check of every environment
+    const before = { calls: await calls(), observes: (await h.counts()).observes };
+    for (let i = 0; i < 9; i++) await h.poll();
+    expect(await calls()).toEqual(before.calls);
+    await h.poll();
+    const after = await calls();
+    expect((await h.counts()).observes - before.observes).toBe(3);
+    const delta = Object.fromEntries(Object.entries(after).map(([op, n]) => [op, (n as number) - ((before.calls[op] as number | undefined) ?? 0)]).filter(([, n]) => n !== 0));
+    expect(delta).toEqual({ listContainers: 3 });
+  });
+});
+
+describe('countedRuntime', () => {
+  it('tells each port call by name, before it runs, and passes arguments and answers through', async () => {
+    const inner = new FakeRuntime();
+    inner.addImage('app:1');
+    const seen: string[] = [];
+    const runtime = countedRuntime(inner, (op) => seen.push(op));
+    expect(runtime.host).toBe(inner.host);
+    expect(await runtime.inspectImage('app:1')).toEqual(await inner.inspectImage('app:1'));
+    expect(await runtime.inspectImage('missing:1')).toBeUndefined();
+    expect(await runtime.listContainers({ 'io.stagecoach.environment': 'alpha' })).toEqual([]);
+    await expect(runtime.pullImage('nowhere.invalid/app:9')).rejects.toThrow();
+    expect(seen).toEqual(['inspectImage', 'inspectImage', 'listContainers', 'pullImage']);
+  });
+});
