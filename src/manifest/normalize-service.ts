@@ -18,6 +18,8 @@ import type { RawOptions } from './service-options.js';
 import { normalizeOptions } from './service-options.js';
 import type { RawServiceNetworks } from './service-networks.js';
 import { normalizeServiceNetworks } from './service-networks.js';
+import type { RawSwarmDeploy } from './service-swarm.js';
+import { normalizeSwarmDeploy } from './service-swarm.js';
 import type { LongVolume } from './service-volumes.js';
 import { normalizeVolumes } from './service-volumes.js';
 import type { FilesContext, RawFileRef, RepoFileRead } from './service-files.js';
@@ -49,9 +51,7 @@ export interface RawService extends RawOptions {
   depends_on?: string[] | Record<string, { condition?: DependencyCondition; required?: boolean }>;
   labels?: Record<string, string | number | boolean | null> | string[];
   restart?: string;
-  deploy?: {
-    replicas?: number;
-    update_config?: { order?: UpdateOrder };
+  deploy?: RawSwarmDeploy & {
     resources?: { limits?: { cpus?: number | string; memory?: number | string; pids?: number }; reservations?: { cpus?: number | string; memory?: number | string } };
     restart_policy?: { condition?: 'none' | 'on-failure' | 'any'; max_attempts?: number };
   };
@@ -256,6 +256,8 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
   if (files.length) spec.files = files;
   const networks = normalizeServiceNetworks(raw.networks, ctx.environment, ctx.report);
   if (networks) spec.networks = networks;
+  const swarm = normalizeSwarmDeploy(raw.deploy, ctx.environment, ctx.report);
+  if (swarm) spec.swarm = swarm;
   refuseFields(raw as unknown as Record<string, unknown>, ctx.report);
   Object.assign(spec, normalizeHostOptions(raw as unknown as RawHostOptions, ctx.report));
   if (raw.container_name !== undefined) spec.containerName = raw.container_name;

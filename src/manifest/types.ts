@@ -21,6 +21,40 @@ export type DependencyCondition = (typeof dependencyConditions)[number];
 export const targetModes = ['engine', 'swarm'] as const;
 export type TargetMode = (typeof targetModes)[number];
 
+/** Swarm service modes (deploy.mode); an engine target runs replicated only. */
+export const swarmModes = ['replicated', 'global', 'replicated-job', 'global-job'] as const;
+export type SwarmMode = (typeof swarmModes)[number];
+
+export const failureActions = ['rollback', 'pause', 'continue'] as const;
+export type FailureAction = (typeof failureActions)[number];
+
+export const endpointModes = ['vip', 'dnsrr'] as const;
+export type EndpointMode = (typeof endpointModes)[number];
+
+/** update_config / rollback_config beyond order; each key only when the manifest sets it (unset keeps stagecoach's default). */
+export interface SwarmUpdatePolicy {
+  parallelism?: number;
+  delayMs?: number;
+  failureAction?: FailureAction;
+  monitorMs?: number;
+  maxFailureRatio?: number;
+  order?: UpdateOrder;
+}
+
+/**
+ * What only a Swarm target honours (src/manifest/service-swarm.ts), set on
+ * Swarm targets and only for the keys the manifest sets, so a service that
+ * uses none keeps its spec hash.
+ */
+export interface SwarmDeploy {
+  mode?: SwarmMode;
+  update?: SwarmUpdatePolicy;
+  rollback?: SwarmUpdatePolicy;
+  placement?: { constraints?: string[]; preferences?: string[]; maxReplicasPerNode?: number };
+  reservations?: { nanoCpus?: number; memoryBytes?: number };
+  endpointMode?: EndpointMode;
+}
+
 export const promotionModes = ['branch', 'commit', 'off'] as const;
 export type PromotionMode = (typeof promotionModes)[number];
 
@@ -129,6 +163,8 @@ export interface ContainerSpec {
   ipc?: 'host';
   securityOpt?: string[];
   sysctls?: Record<string, string>;
+  /** Swarm-only deploy settings, on Swarm targets when set. */
+  swarm?: SwarmDeploy;
 }
 
 /** compose `devices` short form /dev/x[:/dev/y[:rwm]]. */

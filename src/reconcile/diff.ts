@@ -41,6 +41,13 @@ export function diffSpecs(from: ContainerSpec, to: ContainerSpec): FieldChange[]
     // Files by target and content hash: never their content (a secret's value is not in the spec at all).
     ['files', from.files?.map((f) => `${f.target}${f.sha256 ? `@${f.sha256.slice(7, 19)}` : ''}`), to.files?.map((f) => `${f.target}${f.sha256 ? `@${f.sha256.slice(7, 19)}` : ''}`)],
   ];
+  // Swarm-only deploy settings, named as the manifest writes them.
+  const swarmKeys = { mode: 'deploy.mode', update: 'deploy.update_config', rollback: 'deploy.rollback_config', placement: 'deploy.placement', reservations: 'deploy.resources.reservations', endpointMode: 'deploy.endpoint_mode' } as const;
+  for (const [key, field] of Object.entries(swarmKeys)) {
+    const a = from.swarm?.[key as keyof typeof swarmKeys];
+    const b = to.swarm?.[key as keyof typeof swarmKeys];
+    if (stableStringify(a) !== stableStringify(b)) changes.push({ field, from: show(a), to: show(b) });
+  }
   changes.push(...mapChanges("options", (from.options ?? {}) as Record<string, unknown>, (to.options ?? {}) as Record<string, unknown>, (v) => stableStringify(v)));
   for (const [field, a, b] of simple) {
     if (stableStringify(a) !== stableStringify(b)) changes.push({ field, from: show(a), to: show(b) });

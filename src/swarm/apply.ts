@@ -5,7 +5,10 @@ import { managedLabels } from '../reconcile/container-spec.js';
 import type { SecretSource } from '../reconcile/secrets.js';
 import { networkName } from '../runtime/labels.js';
 import type { SwarmAction, SwarmPlan } from './plan.js';
+import { ensureSwarmFiles, pruneSwarmFiles } from './file-sync.js';
+import { taskProgress } from './progress.js';
 import { buildServiceBody } from './service-spec.js';
+import { swarmFiles } from './swarm-files.js';
 import type { ObservedService, SwarmPort, SwarmTask } from './types.js';
 
 export const swarmOutcomes = ['converged', 'rolled back', 'failed'] as const;
@@ -43,8 +46,6 @@ export interface SwarmApplyDeps {
   pollMs?: number;
 }
 
-const running = (t: SwarmTask, hash: string) => t.desiredState === 'running' && t.state === 'running' && t.specHash === hash;
-
 /** The newest task of this spec that failed, for its reason and logs. */
 function failedTask(tasks: SwarmTask[], hash: string): SwarmTask | undefined {
   return tasks
@@ -58,7 +59,7 @@ function failedTask(tasks: SwarmTask[], hash: string): SwarmTask | undefined {
  * after `since` (the one read before this change), so an old rollback is
  * never mistaken for this one.
  */
-async function converge(deps: SwarmApplyDeps, id: string, hash: string, since: string | null): Promise<Omit<SwarmActionResult, 'action'>> {
+async function converge(deps: SwarmApplyDeps, id: string, hash: string, since: string | null, restart: string): Promise<Omit<SwarmActionResult, 'action'>> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const now = deps.now ?? Date.now;
   const deadline = now() + (deps.timeoutMs ?? 180_000);
@@ -80,11 +81,17 @@ async function converge(deps: SwarmApplyDeps, id: string, hash: string, since: s
       return { outcome: 'failed', message: `Swarm paused the update: ${update.message}${task ? `; task ${task.id.slice(0, 12)}: ${task.error ?? task.message}` : ''}`, logTail };
     }
     const settled = !update || update.state === 'completed';
-    const up = tasks.filter((t) => running(t, hash));
-    if (settled && up.length === service.replicas) return { outcome: 'ok', message: `${up.length}/${service.replicas} tasks running`, images: [...new Set(up.map((t) => t.image))] };
+    const progress = taskProgress(service, tasks, hash);
+    if (settled && progress.done) return { outcome: 'ok', message: progress.message, images: progress.images };
+    // A job task that failed with restart: no is final: Swarm will not run it again.
+    const final = service.mode.endsWith('-job') && restart === 'no' ? failedTask(tasks, hash) : undefined;
+    if (final) {
+      const { logTail } = await why(final);
+      return { outcome: 'failed', message: `job task ${final.id.slice(0, 12)} failed: ${final.error ?? final.message} (${progress.message})`, logTail };
+    }
     if (now() >= deadline) {
       const { logTail, task } = await why();
-      return { outcome: 'failed', message: `not converged after ${Math.round((deps.timeoutMs ?? 180_000) / 1000)}s: ${up.length}/${service.replicas} tasks running${task ? `; last failure: ${task.error ?? task.message}` : ''}`, logTail };
+      return { outcome: 'failed', message: `not converged after ${Math.round((deps.timeoutMs ?? 180_000) / 1000)}s: ${progress.message}${task ? `; last failure: ${task.error ?? task.message}` : ''}`, logTail };
     }
     await sleep(deps.pollMs ?? 500);
   }
@@ -97,15 +104,18 @@ async function applyAction(plan: SwarmPlan, a: SwarmAction, deps: SwarmApplyDeps
     return { outcome: 'ok', message: `removed ${a.service}` };
   }
   const service = env.services.find((s) => s.name === a.service)!;
-  const body = buildServiceBody(env, service, plan.revision, deps.secrets);
-  if (a.kind === 'create') {
+  const ids = await ensureSwarmFiles(deps.swarm, swarmFiles(env, service, deps.secrets));
+  const body = buildServiceBody(env, service, plan.revision, deps.secrets, ids);
+  // Swarm cannot change a service's mode in place: the plan asks for the old service to go first.
+  if (a.recreate) await deps.swarm.removeService(a.serviceId!);
+  if (a.kind === 'create' || a.recreate) {
     const id = await deps.swarm.createService(body);
-    const result = await converge(deps, id, service.specHash, null);
-    return result.outcome === 'ok' ? { ...result, message: `created ${body.Name}: ${result.message}` } : result;
+    const result = await converge(deps, id, service.specHash, null, service.spec.restart);
+    return result.outcome === 'ok' ? { ...result, message: `${a.recreate ? 'recreated' : 'created'} ${body.Name}: ${result.message}` } : result;
   }
   const before = await deps.swarm.inspectService(a.serviceId!);
   await deps.swarm.updateService(a.serviceId!, body);
-  const result = await converge(deps, a.serviceId!, service.specHash, before?.update?.startedAt ?? null);
+  const result = await converge(deps, a.serviceId!, service.specHash, before?.update?.startedAt ?? null, service.spec.restart);
   return result.outcome === 'ok' ? { ...result, message: `${a.kind === 'heal' ? 'healed' : 'updated'} ${body.Name} (${a.order}): ${result.message}` } : result;
 }
 
@@ -135,6 +145,8 @@ export async function applySwarm(plan: SwarmPlan, deps: SwarmApplyDeps): Promise
     results.push({ action, ...result });
     if (result.outcome !== 'ok') stop = true;
   }
+  // Old versions of secrets and configs: a failure to prune leaves them behind (logged), it does not undo the services' outcome.
+  await pruneSwarmFiles(deps.swarm, plan.environment, deps.log).catch((error: unknown) => deps.log?.warn({ environment: plan.environment, err: (error as Error).message }, 'could not prune Swarm secrets and configs'));
   const outcome: SwarmOutcome = results.some((r) => r.outcome === 'rolled back') ? 'rolled back' : results.some((r) => r.outcome !== 'ok') ? 'failed' : 'converged';
   return { environment: plan.environment, revision: plan.revision, outcome, results };
 }

@@ -4,6 +4,8 @@ import type { ContainerSpec } from '../manifest/types.js';
 import { labels } from '../runtime/labels.js';
 import { demultiplex } from '../runtime/docker-mapping.js';
 import { engineMessage, errorText, isConnectionError, statusOf } from '../runtime/docker-errors.js';
+import type { SwarmMode } from '../manifest/types.js';
+import type { SwarmFileKind } from './swarm-files.js';
 import type { ObservedService, ServiceBody, SwarmPort, SwarmTask, TaskState, UpdateState } from './types.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the Engine API's service and task JSON, read defensively */
@@ -16,6 +18,13 @@ function parseSpecLabel(text: string | undefined): ContainerSpec | undefined {
   } catch {
     return undefined;
   }
+}
+
+function modeOf(mode: Json): SwarmMode {
+  if (mode?.Global) return 'global';
+  if (mode?.GlobalJob) return 'global-job';
+  if (mode?.ReplicatedJob) return 'replicated-job';
+  return 'replicated';
 }
 
 function toService(s: Json): ObservedService {
@@ -31,7 +40,8 @@ function toService(s: Json): ObservedService {
     spec: parseSpecLabel(labelSet[labels.spec]),
     specHash: labelSet[labels.specHash] ?? '',
     image: container.Image ?? '',
-    replicas: spec.Mode?.Replicated?.Replicas ?? 0,
+    mode: modeOf(spec.Mode),
+    replicas: spec.Mode?.Replicated?.Replicas ?? spec.Mode?.ReplicatedJob?.TotalCompletions ?? 0,
     env: container.Env ?? [],
     update: u?.State ? { state: u.State as UpdateState, message: u.Message ?? '', startedAt: u.StartedAt ?? null, completedAt: u.CompletedAt ?? null } : null,
   };
@@ -131,6 +141,39 @@ export class DockerSwarm implements SwarmPort {
       await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: networkLabels, CheckDuplicate: true });
     } catch (err) {
       if (statusOf(err) !== 409) throw this.error(`create overlay network ${name}`, err);
+    }
+  }
+
+  async ensureFile(kind: SwarmFileKind, name: string, data: string, fileLabels: Record<string, string>): Promise<string> {
+    const list = (): Promise<Json[]> => (kind === 'secret' ? this.docker.listSecrets({ filters: { name: [name] } }) : this.docker.listConfigs({ filters: { name: [name] } }));
+    const found = ((await this.call(`list ${kind}s named ${name}`, list)) as Json[]).find((o) => o.Spec?.Name === name);
+    if (found) return found.ID as string;
+    const body = { Name: name, Labels: fileLabels, Data: Buffer.from(data).toString('base64') };
+    try {
+      const created: Json = kind === 'secret' ? await this.docker.createSecret(body) : await this.docker.createConfig(body);
+      return (created.id ?? created.ID) as string;
+    } catch (err) {
+      // The error never carries the body (the value), only the engine's message.
+      if (statusOf(err) === 409) return this.ensureFile(kind, name, data, fileLabels);
+      throw this.error(`create ${kind} ${name}`, err);
+    }
+  }
+
+  async listFiles(filter: Record<string, string>): Promise<{ kind: SwarmFileKind; id: string; name: string }[]> {
+    const label = Object.entries(filter).map(([k, v]) => `${k}=${v}`);
+    const secrets = (await this.call('list secrets', () => this.docker.listSecrets({ filters: { label } }))) as Json[];
+    const configs = (await this.call('list configs', () => this.docker.listConfigs({ filters: { label } }))) as Json[];
+    return [...secrets.map((o) => ({ kind: 'secret' as const, id: o.ID, name: o.Spec?.Name })), ...configs.map((o) => ({ kind: 'config' as const, id: o.ID, name: o.Spec?.Name }))];
+  }
+
+  async removeFile(kind: SwarmFileKind, id: string): Promise<boolean> {
+    try {
+      await (kind === 'secret' ? this.docker.getSecret(id).remove() : this.docker.getConfig(id).remove());
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return true;
+      if (/in use/i.test(engineMessage(err))) return false;
+      throw this.error(`remove ${kind} ${id}`, err);
     }
   }
 

@@ -4,6 +4,8 @@ import type { FieldChange } from '../reconcile/types.js';
 import { labels } from '../runtime/labels.js';
 import type { Refusal } from './service-spec.js';
 import { replicasLabel, swarmRefusals } from './service-spec.js';
+import { isGlobalMode, swarmModeOf } from './deploy-spec.js';
+import { taskProgress } from './progress.js';
 import type { ObservedService, SwarmTask } from './types.js';
 
 export const swarmActionKinds = ['create', 'update', 'heal', 'remove', 'held', 'noop'] as const;
@@ -19,6 +21,8 @@ export interface SwarmAction {
   reasons: string[];
   changes?: FieldChange[];
   order?: 'start-first' | 'stop-first';
+  /** Swarm cannot change a service's mode in place: apply removes the service and creates it again. */
+  recreate?: true;
 }
 
 export interface SwarmState {
@@ -38,16 +42,16 @@ export interface SwarmPlan {
 const bare = (image: string) => image.replace(/@sha256:[0-9a-f]{64}$/, '');
 
 function taskSummary(service: ObservedService, tasks: SwarmTask[]): string {
-  const running = tasks.filter((t) => t.desiredState === 'running' && t.state === 'running').length;
+  const progress = taskProgress(service, tasks, service.specHash);
   const failed = tasks.filter((t) => t.state === 'failed' || t.state === 'rejected').sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-  return `${running}/${service.replicas} tasks running${running < service.replicas && failed ? ` (last failure: ${failed.error ?? failed.message})` : ''}`;
+  return `${progress.message}${!progress.done && failed ? ` (last failure: ${failed.error ?? failed.message})` : ''}`;
 }
 
 /** Changes made to a service outside git: what `docker service update/scale` leaves behind. */
 function drift(o: ObservedService, s: ServiceManifest): string[] {
   const reasons: string[] = [];
   const applied = Number(o.labels[replicasLabel] ?? s.replicas);
-  if (o.replicas !== applied) reasons.push(`changed outside git: replicas ${o.replicas} (spec: ${applied})`);
+  if (!isGlobalMode(o.mode) && o.replicas !== applied) reasons.push(`changed outside git: replicas ${o.replicas} (spec: ${applied})`);
   if (bare(o.image) !== s.spec.image) reasons.push(`changed outside git: image ${bare(o.image)} (spec: ${s.spec.image})`);
   const wanted = Object.keys(s.spec.environment).sort().join(',');
   const actual = o.env.map((e) => e.split('=')[0]).sort().join(',');
@@ -68,6 +72,11 @@ function planService(env: LoadedEnvironment, s: ServiceManifest, o: ObservedServ
     return { ...base, ...at, kind: 'held', reasons: [`Swarm rolled this spec back (task ${failure.id.slice(0, 12)}: ${failure.error ?? failure.message}); it is not applied again until the manifests change`] };
   }
   const changes = o.spec && o.specHash !== s.specHash ? diffSpecs(o.spec, s.spec) : [];
+  const mode = swarmModeOf(s);
+  if (o.mode !== mode) {
+    if (!changes.some((c) => c.field === 'deploy.mode')) changes.push({ field: 'deploy.mode', from: o.mode, to: mode });
+    return { ...base, ...at, kind: 'update', changes, recreate: true, reasons: [`spec changed: ${changes.map((c) => c.field).join(', ')}; Swarm cannot change a service's mode (${o.mode} → ${mode}) in place, so it is removed and created again`] };
+  }
   const applied = Number(o.labels[replicasLabel] ?? o.replicas);
   if (applied !== s.replicas) changes.push({ field: 'deploy.replicas', from: String(applied), to: String(s.replicas) });
   if (o.specHash !== s.specHash || applied !== s.replicas) {

@@ -6,6 +6,9 @@ import { resolveEnvironment } from '../reconcile/secrets.js';
 import { labels, networkName, volumeName } from '../runtime/labels.js';
 import type { ServiceBody } from './types.js';
 import { hostOptionsOf } from '../policy/host-options.js';
+import { modeBody, placementBody, resourcesBody, rollbackOrder, swarmModeOf, updatePolicyBody } from './deploy-spec.js';
+import { fileReferences, swarmFiles } from './swarm-files.js';
+import { unhonouredOptions } from './options.js';
 
 const ns = 1_000_000;
 
@@ -31,6 +34,8 @@ export function swarmRefusals(env: LoadedEnvironment): Refusal[] {
     if (Object.keys(s.dependsOn).length > 0) refuse('depends_on', 'Swarm starts services independently and has no depends_on; rely on healthchecks and restart_policy');
     const host = [...hostOptionsOf(s.spec), ...(s.spec.capDrop ? ['cap_drop'] : [])];
     if (host.length) refuse(host.map((h) => h.split(/[ :(]/)[0]).join(', '), 'stagecoach creates Swarm services without host-level options; use an engine target for this service');
+    const options = unhonouredOptions(s);
+    if (options.length) refuse(options.join(', '), 'stagecoach does not pass these container options to Swarm services yet; remove them, or use an engine target for this service');
     if (s.pullPolicy !== 'missing') refuse('pull_policy', `Swarm nodes decide when to pull; pull_policy ${s.pullPolicy} cannot be honoured`);
   }
   return out;
@@ -68,13 +73,15 @@ export function serviceLabels(env: string, service: ServiceManifest, revision: s
   };
 }
 
-/** The Engine API ServiceSpec for one service, secrets resolved. Never log the result. */
-export function buildServiceBody(env: LoadedEnvironment, service: ServiceManifest, revision: string, secrets: SecretSource): ServiceBody {
+/** The Engine API ServiceSpec for one service, secrets resolved; `fileIds` are the ids of its Swarm secrets and configs by name. Never log the result. */
+export function buildServiceBody(env: LoadedEnvironment, service: ServiceManifest, revision: string, secrets: SecretSource, fileIds: ReadonlyMap<string, string> = new Map()): ServiceBody {
   const spec = service.spec;
   const hc = spec.healthcheck;
   const resolved = resolveEnvironment(spec.environment, secrets, `${env.name}/${service.name}`);
-  const limits = spec.resources;
-  const monitor = monitorMs(service) * ns;
+  const monitor = monitorMs(service);
+  const swarm = spec.swarm;
+  const mode = swarmModeOf(service);
+  const placement = placementBody(swarm?.placement);
   return {
     Name: `${env.name}_${service.name}`,
     Labels: serviceLabels(env.name, service, revision),
@@ -97,17 +104,19 @@ export function buildServiceBody(env: LoadedEnvironment, service: ServiceManifes
           Target: m.target,
           ReadOnly: m.readOnly,
         })),
+        ...fileReferences(swarmFiles(env, service, secrets), fileIds),
       },
-      Resources: { Limits: { ...(limits.nanoCpus ? { NanoCPUs: limits.nanoCpus } : {}), ...(limits.memoryBytes ? { MemoryBytes: limits.memoryBytes } : {}), ...(limits.pids ? { Pids: limits.pids } : {}) } },
+      Resources: resourcesBody(service),
       RestartPolicy: restartPolicy(spec.restart),
+      ...(placement ? { Placement: placement } : {}),
       Networks: [{ Target: networkName(env.name), Aliases: [service.name] }],
     },
-    Mode: { Replicated: { Replicas: service.replicas } },
-    UpdateConfig: { Parallelism: 1, Delay: 0, FailureAction: 'rollback', Monitor: monitor, MaxFailureRatio: 0, Order: service.updateOrder },
-    RollbackConfig: { Parallelism: 1, Delay: 0, FailureAction: 'pause', Monitor: monitor, MaxFailureRatio: 0, Order: service.updateOrder },
-    // No IPVS here (and on many hosts): DNS round robin and host-mode ports instead of VIPs and the ingress mesh.
+    Mode: modeBody(mode, service.replicas),
+    UpdateConfig: updatePolicyBody(swarm?.update, { failureAction: 'rollback', order: service.updateOrder, monitorMs: monitor }),
+    RollbackConfig: updatePolicyBody(swarm?.rollback, { failureAction: 'pause', order: rollbackOrder(service), monitorMs: swarm?.update?.monitorMs ?? monitor }),
+    // No IPVS here (and on many hosts): DNS round robin and host-mode ports by default; endpoint_mode: vip is passed on as asked.
     EndpointSpec: {
-      Mode: 'dnsrr',
+      Mode: swarm?.endpointMode ?? 'dnsrr',
       Ports: spec.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, ...(p.published ? { PublishedPort: p.published } : {}), PublishMode: 'host' })),
     },
   };

@@ -4,7 +4,8 @@
  * unit tests use FakeSwarm. Every failure is a DockerError naming the host,
  * the service and the operation.
  */
-import type { ContainerSpec } from '../manifest/types.js';
+import type { ContainerSpec, SwarmMode } from '../manifest/types.js';
+import type { SwarmFileKind } from './swarm-files.js';
 
 /** Swarm's own UpdateStatus.State values. */
 export const updateStates = ['updating', 'paused', 'completed', 'rollback_started', 'rollback_paused', 'rollback_completed'] as const;
@@ -44,6 +45,9 @@ export interface ObservedService {
   specHash: string;
   /** What Swarm runs now (a person may have changed it: drift). */
   image: string;
+  /** The service's mode as Swarm holds it (Swarm cannot change it in place). */
+  mode: SwarmMode;
+  /** Replicas of a replicated service, completions of a replicated-job; 0 for global modes. */
   replicas: number;
   env: string[];
   update: { state: UpdateState; message: string; startedAt: string | null; completedAt: string | null } | null;
@@ -74,6 +78,12 @@ export interface SwarmPort {
   removeService(id: string): Promise<void>;
   /** An attachable overlay network (containers of tests can join it). */
   ensureOverlayNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  /** A secret or config of this name, created unless it exists (Swarm's are immutable); its id. Never logs `data`. */
+  ensureFile(kind: SwarmFileKind, name: string, data: string, labels: Record<string, string>): Promise<string>;
+  /** Secrets and configs carrying these labels. */
+  listFiles(labels: Record<string, string>): Promise<{ kind: SwarmFileKind; id: string; name: string }[]>;
+  /** Removes a secret or config; false when a service still uses it (Swarm refuses). */
+  removeFile(kind: SwarmFileKind, id: string): Promise<boolean>;
   /** The last lines a task's container wrote. */
   taskLogsTail(task: SwarmTask, lines: number): Promise<string>;
 }

@@ -1,4 +1,6 @@
 import { labels } from '../../src/runtime/labels.js';
+import type { SwarmMode } from '../../src/manifest/types.js';
+import type { SwarmFileKind } from '../../src/swarm/swarm-files.js';
 import type { ObservedService, ServiceBody, SwarmPort, SwarmTask } from '../../src/swarm/types.js';
 
 interface Stored {
@@ -9,7 +11,18 @@ interface Stored {
 }
 
 const containerSpec = (body: ServiceBody) => body.TaskTemplate.ContainerSpec as { Image: string; Env?: string[]; Labels?: Record<string, string> };
-const replicasOf = (body: ServiceBody) => (body.Mode as { Replicated: { Replicas: number } }).Replicated.Replicas;
+type Mode = { Replicated?: { Replicas: number }; ReplicatedJob?: { TotalCompletions: number }; Global?: object; GlobalJob?: object };
+const modeOf = (body: ServiceBody): SwarmMode => {
+  const m = body.Mode as Mode;
+  return m.Global ? 'global' : m.GlobalJob ? 'global-job' : m.ReplicatedJob ? 'replicated-job' : 'replicated';
+};
+const replicasOf = (body: ServiceBody) => (body.Mode as Mode).Replicated?.Replicas ?? (body.Mode as Mode).ReplicatedJob?.TotalCompletions ?? 0;
+/** Tasks one node runs for a service: replicas, or one for global modes (a one-node fake Swarm). */
+const taskCount = (body: ServiceBody) => (modeOf(body).startsWith('global') ? 1 : replicasOf(body));
+const fileIds = (body: ServiceBody) => {
+  const c = body.TaskTemplate.ContainerSpec as { Secrets?: { SecretID: string }[]; Configs?: { ConfigID: string }[] };
+  return [...(c.Secrets ?? []).map((r) => r.SecretID), ...(c.Configs ?? []).map((r) => r.ConfigID)];
+};
 
 /**
  * An in-memory Swarm manager that records calls. Updates converge at once,
@@ -23,6 +36,8 @@ export class FakeSwarm implements SwarmPort {
   readonly tasks: SwarmTask[] = [];
   readonly failing = new Set<string>();
   readonly networks = new Set<string>();
+  /** Secrets and configs by name (the fake keeps values to assert on; the real port never reads them back). */
+  readonly files = new Map<string, { kind: SwarmFileKind; id: string; data: string; labels: Record<string, string> }>();
   manager = true;
   private seq = 0;
 
@@ -41,6 +56,7 @@ export class FakeSwarm implements SwarmPort {
       spec: JSON.parse(s.body.Labels[labels.spec] ?? 'null') ?? undefined,
       specHash: s.body.Labels[labels.specHash] ?? '',
       image: spec.Image,
+      mode: modeOf(s.body),
       replicas: replicasOf(s.body),
       env: spec.Env ?? [],
       update: s.update,
@@ -64,12 +80,13 @@ export class FakeSwarm implements SwarmPort {
   private runTasks(s: Stored): void {
     for (const t of this.tasks) if (t.serviceId === s.id && t.desiredState === 'running') Object.assign(t, { desiredState: 'shutdown', state: 'shutdown' });
     const spec = containerSpec(s.body);
-    for (let i = 1; i <= replicasOf(s.body); i++) this.tasks.push(this.task(s.id, spec.Labels?.[labels.specHash] ?? '', spec.Image, 'running', null));
+    const state = modeOf(s.body).endsWith('-job') ? 'complete' : 'running';
+    for (let i = 1; i <= taskCount(s.body); i++) this.tasks.push(this.task(s.id, spec.Labels?.[labels.specHash] ?? '', spec.Image, state, null));
   }
 
   private task(serviceId: string, specHash: string, image: string, state: SwarmTask['state'], error: string | null): SwarmTask {
     const n = ++this.seq;
-    return { id: `task${n}`, serviceId, nodeId: 'node1', slot: n, state, desiredState: state === 'running' ? 'running' : 'shutdown', message: state, error, containerId: `c${n}`, exitCode: error ? 1 : null, specHash, image, createdAt: `2026-01-01T00:00:${String(n).padStart(2, '0')}Z` };
+    return { id: `task${n}`, serviceId, nodeId: 'node1', slot: n, state, desiredState: state === 'running' || state === 'complete' ? state : 'shutdown', message: state, error, containerId: `c${n}`, exitCode: error ? 1 : null, specHash, image, createdAt: `2026-01-01T00:00:${String(n).padStart(2, '0')}Z` };
   }
 
   async createService(body: ServiceBody): Promise<string> {
@@ -104,6 +121,26 @@ export class FakeSwarm implements SwarmPort {
 
   async ensureOverlayNetwork(name: string): Promise<void> {
     this.networks.add(name);
+  }
+
+  async ensureFile(kind: SwarmFileKind, name: string, data: string, fileLabels: Record<string, string>): Promise<string> {
+    const found = this.files.get(name);
+    if (found) return found.id;
+    this.calls.push(`create ${kind} ${name}`);
+    this.files.set(name, { kind, id: `${kind}-${name}`, data, labels: fileLabels });
+    return `${kind}-${name}`;
+  }
+
+  async listFiles(filter: Record<string, string>): Promise<{ kind: SwarmFileKind; id: string; name: string }[]> {
+    return [...this.files].filter(([, f]) => Object.entries(filter).every(([k, v]) => f.labels[k] === v)).map(([name, f]) => ({ kind: f.kind, id: f.id, name }));
+  }
+
+  async removeFile(kind: SwarmFileKind, id: string): Promise<boolean> {
+    if ([...this.services.values()].some((s) => fileIds(s.body).includes(id))) return false;
+    const name = [...this.files].find(([, f]) => f.id === id)?.[0];
+    if (name) this.files.delete(name);
+    this.calls.push(`remove ${kind} ${name ?? id}`);
+    return true;
   }
 
   async taskLogsTail(task: SwarmTask): Promise<string> {
