@@ -6,6 +6,7 @@ import { planSwarm } from '../../../src/swarm/plan.js';
 import { taskProgress } from '../../../src/swarm/progress.js';
 import { buildServiceBody, swarmRefusals } from '../../../src/swarm/service-spec.js';
 import { swarmFileName } from '../../../src/swarm/swarm-files.js';
+import type { SecretSource } from '../../../src/reconcile/secrets.js';
 import type { SwarmTask } from '../../../src/swarm/types.js';
 import { FakeSwarm } from '../../support/fake-swarm.js';
 import { environment, silent, svc } from '../reconcile/support.js';
@@ -22,7 +23,7 @@ async function planOn(swarm: FakeSwarm, env: LoadedEnvironment, revision = 'r1')
   return planSwarm(env, { services, tasks }, revision);
 }
 
-async function converge(swarm: FakeSwarm, env: LoadedEnvironment, revision = 'r1', secrets = (n: string) => `value-of-${n}`) {
+async function converge(swarm: FakeSwarm, env: LoadedEnvironment, revision = 'r1', secrets: SecretSource = (n) => `value-of-${n}`) {
   let t = 0;
   return applySwarm(await planOn(swarm, env, revision), { swarm, environment: env, secrets, log: silent, sleep: async () => undefined, now: () => (t += 1000), timeoutMs: 10_000 });
 }
