@@ -116,7 +116,7 @@ async function applyAction(plan: SwarmPlan, a: SwarmAction, deps: SwarmApplyDeps
   const before = await deps.swarm.inspectService(a.serviceId!);
   await deps.swarm.updateService(a.serviceId!, body);
   const result = await converge(deps, a.serviceId!, service.specHash, before?.update?.startedAt ?? null, service.spec.restart);
-  return result.outcome === 'ok' ? { ...result, message: `${a.kind === 'heal' ? 'healed' : 'updated'} ${body.Name} (${a.order}): ${result.message}` } : result;
+  return result.outcome === 'ok' ? { ...result, message: `${a.kind === 'heal' ? 'healed' : 'updated'} ${body.Name} (${a.order ?? 'run again'}): ${result.message}` } : result;
 }
 
 /** Applies a Swarm plan: the only code that writes to Swarm. One service at a time; a rollback stops the rest. */

@@ -15,7 +15,7 @@ export function formatSwarmPlan(plan: SwarmPlan): string {
   if (plan.refusals.length > 0) lines.push('cannot apply: fields a Swarm target cannot honour', ...formatRefusals(plan.refusals).split('\n').map((l) => `  ${l}`));
   for (const a of plan.actions) {
     const image = a.kind === 'update' && a.fromImage && a.fromImage !== a.image ? `${a.fromImage} → ${a.image}` : a.image;
-    const how = a.kind === 'update' || a.kind === 'heal' ? `  (${a.order})` : '';
+    const how = a.kind === 'update' || a.kind === 'heal' ? `  (${a.order ?? 'run again'})` : '';
     if (a.kind === 'noop') {
       lines.push(`  = ${'noop'.padEnd(8)} ${a.service.padEnd(16)} ${a.reasons.join('; ')}`);
       continue;

@@ -4,7 +4,7 @@ import type { FieldChange } from '../reconcile/types.js';
 import { labels } from '../runtime/labels.js';
 import type { Refusal } from './service-spec.js';
 import { replicasLabel, swarmRefusals } from './service-spec.js';
-import { isGlobalMode, swarmModeOf } from './deploy-spec.js';
+import { isGlobalMode, isJobMode, swarmModeOf } from './deploy-spec.js';
 import { taskProgress } from './progress.js';
 import type { ObservedService, SwarmTask } from './types.js';
 
@@ -61,7 +61,8 @@ function drift(o: ObservedService, s: ServiceManifest): string[] {
 }
 
 function planService(env: LoadedEnvironment, s: ServiceManifest, o: ObservedService | undefined, tasks: SwarmTask[]): SwarmAction {
-  const base = { service: s.name, image: s.spec.image, order: s.updateOrder };
+  // A job is run again on a change, never rolled: no update order.
+  const base = { service: s.name, image: s.spec.image, ...(isJobMode(swarmModeOf(s)) ? {} : { order: s.updateOrder }) };
   if (!o) return { ...base, kind: 'create', reasons: ['missing: no Swarm service'] };
   const at = { serviceId: o.id, fromImage: bare(o.image) };
   // Swarm drops the failed spec on rollback (PreviousSpec becomes nil); its tasks stay in the history, labelled with their spec hash.

@@ -6,7 +6,7 @@ import { resolveEnvironment } from '../reconcile/secrets.js';
 import { labels, networkName, volumeName } from '../runtime/labels.js';
 import type { ServiceBody } from './types.js';
 import { hostOptionsOf } from '../policy/host-options.js';
-import { modeBody, placementBody, resourcesBody, rollbackOrder, swarmModeOf, updatePolicyBody } from './deploy-spec.js';
+import { isJobMode, modeBody, placementBody, resourcesBody, rollbackOrder, swarmModeOf, updatePolicyBody } from './deploy-spec.js';
 import { fileReferences, swarmFiles } from './swarm-files.js';
 import { unhonouredOptions } from './options.js';
 
@@ -112,8 +112,13 @@ export function buildServiceBody(env: LoadedEnvironment, service: ServiceManifes
       Networks: [{ Target: networkName(env.name), Aliases: [service.name] }],
     },
     Mode: modeBody(mode, service.replicas),
-    UpdateConfig: updatePolicyBody(swarm?.update, { failureAction: 'rollback', order: service.updateOrder, monitorMs: monitor }),
-    RollbackConfig: updatePolicyBody(swarm?.rollback, { failureAction: 'pause', order: rollbackOrder(service), monitorMs: swarm?.update?.monitorMs ?? monitor }),
+    // Swarm refuses an update config on a job ("Jobs may not have an update config"): a job is run again, never rolled.
+    ...(isJobMode(mode)
+      ? {}
+      : {
+          UpdateConfig: updatePolicyBody(swarm?.update, { failureAction: 'rollback', order: service.updateOrder, monitorMs: monitor }),
+          RollbackConfig: updatePolicyBody(swarm?.rollback, { failureAction: 'pause', order: rollbackOrder(service), monitorMs: swarm?.update?.monitorMs ?? monitor }),
+        }),
     // No IPVS here (and on many hosts): DNS round robin and host-mode ports by default; endpoint_mode: vip is passed on as asked.
     EndpointSpec: {
       Mode: swarm?.endpointMode ?? 'dnsrr',

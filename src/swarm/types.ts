@@ -59,8 +59,9 @@ export interface ServiceBody {
   Labels: Record<string, string>;
   TaskTemplate: Record<string, unknown>;
   Mode: Record<string, unknown>;
-  UpdateConfig: Record<string, unknown>;
-  RollbackConfig: Record<string, unknown>;
+  /** Absent for jobs (Swarm refuses them there). */
+  UpdateConfig?: Record<string, unknown>;
+  RollbackConfig?: Record<string, unknown>;
   EndpointSpec: Record<string, unknown>;
 }
 

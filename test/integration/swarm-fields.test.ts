@@ -123,6 +123,16 @@ describe('Swarm deploy fields', () => {
     expect(same.stdout).toMatch(/= noop +migrate +in sync; 2\/2 tasks completed/);
     expect(same.code).toBe(0);
 
+    await repo.write('migrate.yaml', manifest('migrate', 'command: ["sh", "-c", "echo migration broke; exit 3"]\nrestart: "no"\ndeploy: { mode: replicated-job, replicas: 2 }\n', false));
+    const broken = await repo.run('apply');
+    expect(broken.stdout).toMatch(/✗ migrate: failed: job task \w+ failed: task: non-zero exit \(3\)/);
+    expect(broken.stdout).toContain('| migration broke');
+    expect(broken.code).toBe(1);
+    await repo.write('migrate.yaml', manifest('migrate', 'command: ["sh", "-c", "echo migrated again"]\nrestart: "no"\ndeploy: { mode: replicated-job, replicas: 2 }\n', false));
+    const rerun = await repo.run('apply');
+    expect(rerun.stdout).toMatch(/✓ migrate: updated .*_migrate \(run again\): 2\/2 tasks completed/);
+    expect(rerun.code).toBe(0);
+
     await repo.write('agent.yaml', manifest('agent', 'deploy: { mode: replicated, replicas: 2 }\n'));
     const planned = await repo.run('plan');
     expect(planned.stdout).toContain("Swarm cannot change a service's mode (global → replicated) in place, so it is removed and created again");

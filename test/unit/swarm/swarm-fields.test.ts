@@ -81,6 +81,13 @@ describe('Swarm deploy fields in the service body', () => {
     expect(fixed.RollbackConfig).toMatchObject({ Order: 'stop-first' });
   });
 
+  it('a job has no update or rollback config (Swarm refuses one: a job is run again, never rolled)', async () => {
+    const job = await body('deploy: { mode: replicated-job, replicas: 3 }\n');
+    expect(job.Mode).toEqual({ ReplicatedJob: { MaxConcurrent: 3, TotalCompletions: 3 } });
+    expect(job.UpdateConfig).toBeUndefined();
+    expect(job.RollbackConfig).toBeUndefined();
+  });
+
   it('writing a default changes no spec hash', async () => {
     const plain = await environment({ 'web.yaml': svc('web') }, swarmTarget);
     const spelled = await environment({ 'web.yaml': svc('web', 'deploy:\n  mode: replicated\n  endpoint_mode: dnsrr\n  update_config: { parallelism: 1, delay: 0s, failure_action: rollback, max_failure_ratio: 0 }\n') }, swarmTarget);
