@@ -189,3 +189,38 @@ describe('Swarm secrets and configs', () => {
     expect(again.code).toBe(0);
   });
 });
+
+describe('placement across two nodes', () => {
+  // A second engine on this machine joins as a worker. Two engines in one
+  // network namespace cannot both join one overlay network ("error creating
+  // vxlan interface: file exists"), so only the worker runs this service's tasks.
+  it('a node-label constraint puts the task on the worker node, not the manager', async () => {
+    const worker = await RemoteEngine.start();
+    let workerId = '';
+    cleanup.push(async () => {
+      await worker.stop();
+      if (workerId) await engine.docker.getNode(workerId).remove({ force: true }).catch(() => undefined);
+    });
+    await worker.copyImages(main, [image]);
+    const info: any = await engine.docker.info();
+    const swarm: any = await engine.docker.swarmInspect();
+    const listen = await freePort();
+    await worker.docker.swarmJoin({ ListenAddr: `127.0.0.1:${listen}`, AdvertiseAddr: `127.0.0.1:${listen}`, RemoteAddrs: [info.Swarm.RemoteManagers[0].Addr], JoinToken: swarm.JoinTokens.Worker } as any);
+    workerId = ((await worker.docker.info()) as any).Swarm.NodeID;
+    const node: any = await waitFor(async () => {
+      const n: any = await engine.docker.getNode(workerId).inspect();
+      return n.Status.State === 'ready' ? n : undefined;
+    }, { what: 'the worker node to be ready', timeoutMs: 60_000 });
+    await engine.docker.getNode(workerId).update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, Labels: { zone: `b-${run}` } } } as any);
+
+    const repo = await swarmEnv('sp');
+    await repo.write('web.yaml', manifest('web', `deploy:\n  placement: { constraints: ["node.labels.zone==b-${run}"] }\n`));
+    const applied = await repo.run('apply');
+    expect(applied.stdout).toMatch(/✓ web: created .*_web: 1\/1 tasks running/);
+    expect(applied.code).toBe(0);
+    expect((await inspect(repo, 'web')).Spec.TaskTemplate.Placement).toEqual({ Constraints: [`node.labels.zone==b-${run}`] });
+    const running = (await tasksOf(repo, 'web')).filter((t) => t.Status.State === 'running');
+    expect(running.map((t) => t.NodeID)).toEqual([workerId]);
+    expect(workerId).not.toBe(info.Swarm.NodeID);
+  }, 180_000);
+});
