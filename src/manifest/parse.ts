@@ -60,6 +60,7 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
       problems.push({ file, ...where, message: issue.code === 'DUPLICATE_KEY' || issue.code === 'TAG_RESOLVE_FAILED' ? message : `YAML syntax error: ${message}` });
     }
     if (issues.length > 0 || doc.contents === null) return;
+    octalModes(doc);
     const transformed = options.transform?.(doc, position) ?? [];
     problems.push(...transformed);
     let value: unknown;
@@ -76,6 +77,27 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
     documents.push({ file, index, value, ...(transformed.length ? { transformFailed: true } : {}), locate: (path, at = 'value') => locateIn(doc, path, at, position) });
   });
   return { documents, problems };
+}
+
+/**
+ * `mode: 0440` is octal, as in compose files and every permission ever
+ * written (compose's YAML reads a leading 0 as octal); YAML 1.2's core schema
+ * would read 440. Only `mode` keys, only plain integers with a leading 0.
+ */
+function octalModes(doc: Document): void {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const value = pair.value;
+        if (isScalar(pair.key) && pair.key.value === 'mode' && isScalar(value) && typeof value.value === 'number' && /^0[0-7]+$/.test(value.source ?? '')) value.value = Number.parseInt(value.source as string, 8);
+        stack.push(value);
+      }
+    } else if (isSeq(node)) {
+      stack.push(...node.items);
+    }
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ configs:
   - motd
   - source: limits
     target: /etc/app/limits.conf
-    mode: "0440"
+    mode: 0440 # unquoted, as compose files write it: octal
 secrets:
   - db_password
 x-conf: "${conf}"

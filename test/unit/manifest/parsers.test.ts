@@ -3,6 +3,7 @@ import { findCycles } from '../../../src/manifest/cross-checks.js';
 import { parseDuration } from '../../../src/manifest/duration.js';
 import { canonicalImage, parseImageRef } from '../../../src/manifest/image-ref.js';
 import { parseShortPort } from '../../../src/manifest/ports.js';
+import { parseYamlFile } from '../../../src/manifest/parse.js';
 import { parseSize } from '../../../src/manifest/size.js';
 import { loadOne, repoWith, serviceYaml } from './support.js';
 
@@ -121,5 +122,22 @@ describe('normalized services', () => {
       ['a', 'environments/testing/all.yml', 5],
       ['b', 'environments/testing/all.yml', 10],
     ]);
+  });
+});
+
+describe('file modes (compose reads a leading 0 as octal)', () => {
+  it.each<[string, unknown]>([
+    ['mode: 0400', 0o400],
+    ['mode: 0o440', 0o440],
+    ['mode: 0x1ff', 0o777],
+    ['mode: 400', 400],
+    ['mode: "0400"', '0400'],
+    ['other: 0400', 400],
+    ['mode: 0800', 800],
+  ])('%s', (line, want) => {
+    const { documents, problems } = parseYamlFile('environments/testing/web.yaml', `secrets:\n  - source: token\n    ${line}\n`);
+    expect(problems).toEqual([]);
+    const [entry] = (documents[0]!.value as { secrets: Record<string, unknown>[] }).secrets;
+    expect(Object.values(entry!).at(-1)).toBe(want);
   });
 });
