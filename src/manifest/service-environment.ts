@@ -1,4 +1,4 @@
-import { compileSafeRegex } from '../policy/regex.js';
+import { regexProblem, testSafeRegex } from '../policy/regex.js';
 import { secretMarker } from './interpolate-document.js';
 import type { VariableScope } from './interpolate.js';
 import type { Report } from './normalize-service.js';
@@ -22,8 +22,9 @@ export interface EnvironmentContext {
 export function normalizeServiceEnvironment(raw: RawService, ctx: EnvironmentContext): Record<string, EnvValue> {
   const env: Record<string, EnvValue> = {};
   // RE2: the pattern comes from the repo, so it must not be able to stall the daemon.
-  const compiled = compileSafeRegex(ctx.environment?.policy.secretNames ?? defaultSecretNames, { ignoreCase: true });
-  const secretPattern = { test: (name: string) => compiled.ok && compiled.regex.test(name) };
+  const pattern = ctx.environment?.policy.secretNames ?? defaultSecretNames;
+  const valid = regexProblem(pattern, { ignoreCase: true }) === undefined; // an invalid one is reported by the environment's load
+  const secretPattern = { test: (name: string) => valid && testSafeRegex(pattern, { ignoreCase: true }, name) };
   const requireSecret = (name: string, value: EnvValue, where: (string | number)[], source: string) => {
     // DB_PASSWORD_FILE=/run/secrets/db_password names where a secret file is, not the secret.
     const pathToSecretFile = /_FILE$/i.test(name) && typeof value === 'string' && value.startsWith('/');
@@ -77,6 +78,5 @@ export function normalizeServiceEnvironment(raw: RawService, ctx: EnvironmentCon
       env[name] = normalized;
     }
   }
-  if (compiled.ok) compiled.regex.dispose(); // re2-wasm's heap is not garbage-collected
   return env;
 }

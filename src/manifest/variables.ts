@@ -1,6 +1,6 @@
 import { parse as parseDotenv } from 'dotenv';
 import { parseAllDocuments } from 'yaml';
-import { regexProblem, withSafeRegex } from '../policy/regex.js';
+import { regexProblem, testSafeRegex } from '../policy/regex.js';
 import type { RepoFiles } from './files.js';
 import type { VariableScope } from './interpolate.js';
 import { defaultSecretNames } from './normalize-service.js';
@@ -47,8 +47,8 @@ export function environmentPreview(texts: ReadonlyMap<string, string>): { secret
 /** Reads `<folder>/.env`; a missing file is no variables. Secret-looking names in it are refused: secrets never live in git. */
 export async function readVariables(files: RepoFiles, folder: string, preview: ReturnType<typeof environmentPreview>, problems: Problem[]): Promise<Variables> {
   const file = `${folder}/${variablesFile}`;
-  // RE2, compiled per question and freed at once: the scope outlives this call and re2-wasm's heap is not garbage-collected.
-  const secret = { test: (name: string) => regexProblem(preview.secretNames, { ignoreCase: true }) === undefined && withSafeRegex(preview.secretNames, { ignoreCase: true }, (r) => r.test(name)) };
+  // RE2 through testSafeRegex's few kept programs: the scope outlives this call and re2-wasm's heap is not garbage-collected.
+  const secret = { test: (name: string) => regexProblem(preview.secretNames, { ignoreCase: true }) === undefined && testSafeRegex(preview.secretNames, { ignoreCase: true }, name) };
   const read = await files.read(file);
   const values = new Map<string, string>();
   if (!read.ok && read.problem.message !== 'does not exist') problems.push(read.problem);

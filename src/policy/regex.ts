@@ -126,12 +126,48 @@ export function compileSafeRegex(pattern: string, options: { ignoreCase?: boolea
   };
 }
 
-/** Why a pattern is refused, or undefined when RE2 accepts it (the compiled program is freed at once). */
+/** Bounded memo of answers (pattern and flags → problem): a repo's few patterns are checked once per load of every service. */
+const problems = new Map<string, string | undefined>();
+const maxRemembered = 256;
+
+/** Why a pattern is refused, or undefined when RE2 accepts it (the compiled program is freed at once; the answer is remembered). */
 export function regexProblem(pattern: string, options: { ignoreCase?: boolean } = {}): string | undefined {
+  const key = `${options.ignoreCase ? 'i' : ''}/${pattern}`;
+  if (problems.has(key)) return problems.get(key);
   const compiled = compileSafeRegex(pattern, options);
-  if (!compiled.ok) return compiled.error;
-  compiled.regex.dispose();
-  return undefined;
+  const problem = compiled.ok ? undefined : compiled.error;
+  if (compiled.ok) compiled.regex.dispose();
+  if (problems.size >= maxRemembered) problems.clear();
+  problems.set(key, problem);
+  return problem;
+}
+
+/** Compiled programs kept for testSafeRegex, oldest first; few, as RE2's live in re2-wasm's fixed heap. */
+const kept = new Map<string, SafeRegex>();
+const maxKept = 4;
+
+/**
+ * Tests `text` against a pattern already validated when the manifest was
+ * loaded, keeping the last few compiled programs (a repo's secret-name
+ * pattern is asked about for every variable of every service: under RE2 with
+ * `iu`, a few ms per compile). Synchronous, so an evicted program is never in
+ * use when it is freed.
+ */
+export function testSafeRegex(pattern: string, options: { ignoreCase?: boolean }, text: string): boolean {
+  const key = `${options.ignoreCase ? 'i' : ''}/${pattern}`;
+  let regex = kept.get(key);
+  if (!regex) {
+    const compiled = compileSafeRegex(pattern, options);
+    if (!compiled.ok) throw new Error(`regular expression /${pattern}/ ${compiled.error}`);
+    regex = compiled.regex;
+    if (kept.size >= maxKept) {
+      const [oldest, program] = kept.entries().next().value!;
+      kept.delete(oldest);
+      program.dispose();
+    }
+    kept.set(key, regex);
+  }
+  return regex.test(text);
 }
 
 /** Compiles (a pattern already validated when the manifest was loaded), runs `use`, and frees the program. */

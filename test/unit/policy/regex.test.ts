@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSafeRegex, maxInputChars, regexEngine } from '../../../src/policy/regex.js';
+import { compileSafeRegex, maxInputChars, regexEngine, regexProblem, testSafeRegex } from '../../../src/policy/regex.js';
 
 describe('compileSafeRegex: exec and groups (the one RE2 wrapper, shared by policies, checks and image tags)', () => {
   it.each<[string, string, (string | undefined)[] | null, number]>([
@@ -68,5 +68,30 @@ describe('regexEngine: V8 runs only one alternation of plain words; RE2 (loaded 
 
   it('an unbalanced plain-looking pattern is refused in RE2’s words', () => {
     expect(compileSafeRegex('(a|b')).toEqual({ ok: false, error: expect.stringMatching(/^is not a regular expression RE2 accepts/) });
+  });
+});
+
+describe('regexProblem and testSafeRegex remember what they compiled', () => {
+  it('gives the same refusal every time it is asked', () => {
+    const first = regexProblem('(a)\\1');
+    expect(first).toMatch(/RE2 accepts/);
+    expect(regexProblem('(a)\\1')).toBe(first);
+    expect(regexProblem('^ok$')).toBeUndefined();
+    expect(regexProblem('^ok$')).toBeUndefined();
+  });
+
+  it('answers right while more patterns than it keeps take turns', () => {
+    const patterns = ['^A', '^B', '^C', '^D', '^E', '^F'];
+    for (let round = 0; round < 3; round++) {
+      for (const p of patterns) {
+        expect(testSafeRegex(p, { ignoreCase: true }, `${p.slice(1).toLowerCase()}x`)).toBe(true);
+        expect(testSafeRegex(p, {}, `${p.slice(1).toLowerCase()}x`)).toBe(false);
+        expect(testSafeRegex(p, {}, 'zzz')).toBe(false);
+      }
+    }
+  });
+
+  it('throws on a pattern RE2 refuses', () => {
+    expect(() => testSafeRegex('(?=x)', {}, 'x')).toThrow(/regular expression \/\(\?=x\)\/ is not a regular expression RE2 accepts/);
   });
 });
