@@ -1,5 +1,7 @@
-import Docker from 'dockerode';
+import Modem from 'docker-modem';
+import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DockerError } from '../errors.js';
@@ -15,9 +17,30 @@ export function dockerClientFor(endpoint: string | null, tls: TlsFiles | undefin
   const target = endpoint ?? env.DOCKER_HOST ?? LOCAL_SOCKET;
   const certDir = endpoint === null ? env.DOCKER_CERT_PATH : undefined;
   const files = tls ?? (certDir ? { ca: join(certDir, 'ca.pem'), cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } : undefined);
-  const docker = new Docker(clientOptions(target, files, env));
-  explainFailures(docker, target, files, env);
-  return { docker, host: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1@') };
+  const modem = new Modem(clientOptions(target, files, env));
+  explainFailures(modem, target, files, env);
+  return { docker: lazyDockerode(modem), host: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1@') };
+}
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * A dockerode client over `modem` that loads dockerode on first use. Its
+ * `modem` is there at once: DockerRuntime's read-only calls go through it
+ * (engine-reads.ts), so `plan` never loads dockerode, which costs 0.15–0.2 s
+ * of every start (it requires @grpc/grpc-js and protobufjs at load).
+ */
+export function lazyDockerode(modem: Modem): Docker {
+  let real: Docker | undefined;
+  const load = (): Docker => (real ??= new (requireCjs('dockerode') as typeof Docker)({ modem } as Docker.DockerOptions));
+  return new Proxy({} as Docker, {
+    get(_target, property) {
+      if (property === 'modem') return modem;
+      const docker = load();
+      const value: unknown = Reflect.get(docker, property, docker);
+      return typeof value === 'function' ? value.bind(docker) : value;
+    },
+  });
 }
 
 function clientOptions(target: string, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): Docker.DockerOptions {
@@ -50,9 +73,9 @@ function tlsHint(message: string, target: string, tls: TlsFiles | undefined): st
 }
 
 /** Rewrites connection failures as they leave docker-modem, so every operation's DockerError says what to fix. */
-function explainFailures(docker: Docker, target: string, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): void {
+function explainFailures(client: Modem, target: string, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): void {
   const hint = (message: string) => (target.startsWith('ssh://') ? sshHint(message, target, env) : target.startsWith('unix://') ? undefined : tlsHint(message, target, tls));
-  const modem = docker.modem as unknown as { dial(options: unknown, callback: (err: Error | null, data?: unknown) => void): unknown };
+  const modem = client as unknown as { dial(options: unknown, callback: (err: Error | null, data?: unknown) => void): unknown };
   const dial = modem.dial.bind(modem);
   modem.dial = (options, callback) =>
     dial(options, (err, data) => {

@@ -9,6 +9,7 @@ import { engineMessage, errorText, isConnectionError, shortId, statusOf } from '
 import type { CredentialHelper } from '../registry/credentials.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
 import { driftEvents } from './types.js';
+import { engineReads, type EngineReads } from './engine-reads.js';
 import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth, WatchOptions } from './types.js';
 
 export { dockerClientFor, dockerConfigPath } from './connect.js';
@@ -26,13 +27,18 @@ export class DockerRuntime implements ContainerRuntime {
   ) {}
 
   private version: Promise<string> | undefined;
+  private engineReads: EngineReads | undefined;
+  /** List and inspect over the client's modem: a lazy client (connect.ts) then never loads dockerode for a plan. */
+  private get reads(): EngineReads {
+    return (this.engineReads ??= engineReads(this.docker.modem));
+  }
 
   async ping(): Promise<void> {
     await this.call('reach the engine', () => this.docker.ping());
   }
 
   apiVersion(): Promise<string> {
-    this.version ??= this.call('read the engine version', async () => (await this.docker.version()).ApiVersion).catch((error: unknown) => {
+    this.version ??= this.call('read the engine version', async () => (await this.reads.version()).ApiVersion).catch((error: unknown) => {
       this.version = undefined; // ask again next time
       throw error;
     });
@@ -41,17 +47,17 @@ export class DockerRuntime implements ContainerRuntime {
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
-    const list = await this.call('list containers', () => this.docker.listContainers({ all: true, filters: { label } }));
+    const list = await this.call('list containers', () => this.reads.listContainers({ all: true, filters: { label } }));
     return list.map(toSummary);
   }
 
   async inspectContainer(id: string): Promise<ContainerDetails | undefined> {
-    const info = await this.maybe(`inspect container ${shortId(id)}`, () => this.docker.getContainer(id).inspect());
+    const info = await this.maybe(`inspect container ${shortId(id)}`, () => this.reads.inspectContainer(id));
     return info && toDetails(info);
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
-    const info = await this.maybe(`inspect image ${ref}`, () => this.docker.getImage(ref).inspect());
+    const info = await this.maybe(`inspect image ${ref}`, () => this.reads.inspectImage(ref));
     return info && { id: info.Id, repoDigests: info.RepoDigests ?? [] };
   }
 
