@@ -1,6 +1,6 @@
 import { parse as parseDotenv } from 'dotenv';
 import { validate as validateCron } from 'node-cron';
-import type { RepoFiles } from './files.js';
+import type { ReadResult, RepoFiles } from './files.js';
 import { normalizeEnvironment } from './normalize-environment.js';
 import type { RawEnvironment } from './normalize-environment.js';
 import { envFileList, normalizeService, resolveEnvFile } from './normalize-service.js';
@@ -149,6 +149,20 @@ function checkEnvironment(name: string, folder: string, environments: ValidDoc<R
   return { doc, environment: normalizeEnvironment(raw, doc.file, report) };
 }
 
+/** Files read at once: a file read is several file system calls, each a trip to libuv's thread pool. */
+const readsInFlight = 16;
+
+/** Reads files with a few in flight, in their order (one at a time, 200 manifests waited on ~1,400 calls in a row). */
+async function readAll(files: RepoFiles, paths: string[]): Promise<[string, ReadResult][]> {
+  const results: [string, ReadResult][] = new Array(paths.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < paths.length; i = next++) results[i] = [paths[i]!, await files.read(paths[i]!)];
+  };
+  await Promise.all(Array.from({ length: Math.min(readsInFlight, paths.length) }, worker));
+  return results;
+}
+
 /**
  * Loads one environment folder at one revision: parse, validate, normalize, hash.
  * Pure apart from reading through `files`; never touches Docker or git. All problems, not the first only.
@@ -162,8 +176,7 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
   }
   const documents: ParsedDocument[] = [];
   const texts = new Map<string, string>();
-  for (const file of manifestFiles) {
-    const read = await files.read(file);
+  for (const [file, read] of await readAll(files, manifestFiles)) {
     if (read.ok) texts.set(file, read.text);
     else problems.push(read.problem);
   }
