@@ -1,6 +1,5 @@
-import semver from 'semver';
 import { describeValue } from '../manifest/problem.js';
-import { compilePolicyPattern, tagOrders } from './policy.js';
+import { compilePolicyPattern, semverLib, tagOrders } from './policy.js';
 import type { ImagePolicy, TagOrder } from './policy.js';
 
 /** `imagePolicy:` as written in a Service manifest (already shape-checked by service.schema.json). */
@@ -25,7 +24,7 @@ export function normalizeImagePolicy(raw: RawImagePolicy | undefined, report: Re
   if (raw.semver !== undefined && raw.pattern !== undefined) report(['imagePolicy'], 'takes semver or pattern, not both');
   if (raw.semver === undefined && raw.pattern === undefined && !pinDigest) report(['imagePolicy'], 'needs one of semver, pattern or pin');
   if (raw.semver !== undefined) {
-    if (semver.validRange(raw.semver) === null) report(['imagePolicy', 'semver'], `is not a semver range like "^1.4" or ">=2 <3" (got ${describeValue(raw.semver)})`);
+    if (semverLib().validRange(raw.semver) === null) report(['imagePolicy', 'semver'], `is not a semver range like "^1.4" or ">=2 <3" (got ${describeValue(raw.semver)})`);
     return { kind: 'semver', range: raw.semver, prereleases: raw.prereleases ?? false, pinDigest };
   }
   if (raw.pattern !== undefined) {
