@@ -60,9 +60,17 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   return delay(ms, undefined, { signal }).catch(() => undefined);
 }
 
-/** Readiness defaults: events wake the wait, so the poll is only a safety net; a 1 s grace where no healthcheck says more. */
+/**
+ * Readiness defaults: events wake the wait, so the poll is only a safety net.
+ * Without a healthcheck nothing can say a service works; ready then means
+ * running, with no `die` or restart in the 500 ms after its start, which
+ * catches a command that fails at once (a missing file, a bad flag, a
+ * refused config) and costs a wave of 20 half a second, where
+ * `docker-compose up -d` waits for nothing. A crash later than that is the
+ * engine's restart policy's to handle; a healthcheck gates on more.
+ */
 export const defaultReady: ReadyOptions = {
-  graceMs: 1_000,
+  graceMs: 500,
   pollMs: 2_000,
   sleep: abortableSleep,
   now: () => Date.now(),

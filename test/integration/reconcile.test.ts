@@ -168,6 +168,23 @@ describe('plan and apply on a real engine', () => {
     expect((await containers()).map((c) => [c.name, c.image, c.state])).toEqual([[`${env}-web`, image('v1'), 'running']]);
   });
 
+  it('without a healthcheck, a new version that dies right after its start is rolled back while the old one keeps serving', async () => {
+    const plain = (command: string) => `apiVersion: stagecoach/v1\nkind: Service\nname: web\nimage: ${image('v1')}\ninit: true\nports: ["127.0.0.1::8080"]\ncommand: ${command}\n`;
+    await repo.write('web.yaml', plain('["httpd", "-f", "-p", "8080", "-h", "/www"]'));
+    const created = await repo.run('apply');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain(`created ${env}-web (${image('v1')})`);
+    const url = await urlOf(`${env}-web`);
+    // Starts fine, then fails a moment later: within the grace period, so the engine's restart is caught too.
+    await repo.write('web.yaml', plain('["sh", "-c", "sleep 0.2; echo config missing >&2; exit 4"]'));
+    const applied = await repo.run('apply');
+    expect(applied.code).toBe(1);
+    expect(applied.stdout).toMatch(new RegExp(`rolled back: ${env}-web\\.next (exited with code 4|restarted \\d+ time\\(s\\) \\(last exit code 4\\)); ${env}-web kept serving`));
+    expect(applied.stdout).toContain('config missing');
+    expect(await httpGet(url)).toEqual({ status: 200, body: 'version 1\n' });
+    expect((await containers()).map((c) => [c.name, c.image, c.state])).toEqual([[`${env}-web`, image('v1'), 'running']]);
+  });
+
   it('stop-first: a failing update restores the old container on its fixed port', async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
     // edge: off: the container publishes the port itself (stop-first); behind the edge proxy see edge-proxy.test.ts.

@@ -68,6 +68,22 @@ describe('readiness from engine events', () => {
     wakeups.close();
   });
 
+  it('without a healthcheck, a restart by the engine inside the grace period is a failure, seen at its event', async () => {
+    const { runtime, id, spec } = await started('');
+    const time = manualTime();
+    const wakeups = new ContainerWakeups(runtime, {}, time.options.sleep);
+    let result: string | undefined | 'pending' = 'pending';
+    void waitReady(runtime, id, spec, time.options, wakeups).then((r) => (result = r));
+    await tick();
+    time.advance(300);
+    Object.assign(runtime.containers.get(id)!, { state: 'running', restartCount: 1, exitCode: 4 });
+    runtime.emit(id, 'restart');
+    await tick();
+    await tick();
+    expect(result).toBe('restarted 1 time(s) (last exit code 4)');
+    wakeups.close();
+  });
+
   it.each([
     ['no healthcheck: up after the grace period', '', 1_000],
     ['a healthcheck: no grace at all once healthy', 'healthcheck:\n  test: ["CMD", "true"]\n', 0],
