@@ -36,6 +36,8 @@ export async function loadTarget(options: { repo?: string; env?: string; policy?
   const repo = path.resolve(io.cwd, options.repo ?? '.');
   const ok = await access(path.join(repo, environmentsDir)).then(() => true, () => false);
   if (!ok) throw new UsageError(`${repo} has no ${environmentsDir}/ folder; is --repo pointing at a config repo?`);
+  // git runs in its own processes: ask it now, while this one reads the manifests.
+  const revision = localRevision(repo);
   const validators = compileSchemas();
   const policyProblems: Problem[] = [];
   const policy = commandPolicy(options.policy ?? io.env.STAGECOACH_POLICY, io.cwd, validators, policyProblems);
@@ -51,5 +53,5 @@ export async function loadTarget(options: { repo?: string; env?: string; policy?
   if (refused.length > 0) throw new UsageError(`${options.env} is refused by the operator policy (${policy.source}); nothing was changed:\n${refused.map(formatProblem).join('\n')}`);
   const { docker, host } = dockerClientFor(environment.environment.target.docker, environment.environment.target.tls ?? undefined, io.env);
   const swarm = environment.environment.target.mode === 'swarm' ? new DockerSwarm(docker, host) : undefined;
-  return { repo, environment, revision: await localRevision(repo), runtime: new DockerRuntime(docker, host, dockerConfigPath(io.env), processCredentialHelper({ env: io.env })), ...(swarm ? { swarm } : {}) };
+  return { repo, environment, revision: await revision, runtime: new DockerRuntime(docker, host, dockerConfigPath(io.env), processCredentialHelper({ env: io.env })), ...(swarm ? { swarm } : {}) };
 }
