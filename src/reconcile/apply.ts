@@ -115,24 +115,24 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
   const done = new Map<Action, { outcome: ActionResult['outcome']; message: string }>();
   const statusOf = statusesFrom(options.environment, plan.actions, done);
   const manifests = new Map(options.environment.services.map((s) => [s.name, s]));
-  try {
-    await prepare(ctx, changes);
-  } catch (error) {
-    const message = `cannot prepare ${plan.environment}: ${(error as Error).message}`;
-    log.error({ err: error }, 'cannot prepare the environment network or volumes');
-    return { environment: plan.environment, revision: plan.revision, outcome: 'failed', recovery, results: changes.map((a) => ({ action: a, outcome: 'failed', message, durationMs: 0 })) };
-  }
-
-  edges.push(...(await runEdgeActions(ctx, plan.edges, 'before-services')));
+  // The event stream opens while the network is prepared: one round trip less before the first start.
   const starts = changes.some((a) => a.kind !== 'remove');
   const wakeups = starts ? new ContainerWakeups(ctx.runtime, managedLabels(plan.environment), ctx.ready.sleep) : undefined;
-  if (wakeups) {
-    ctx.wakeups = wakeups;
-    const waited = new AbortController();
-    await Promise.race([wakeups.opened, ctx.ready.sleep(1_000, waited.signal)]); // a stream that will not open must not hold the rollout
-    waited.abort();
-  }
   try {
+    try {
+      await prepare(ctx, changes);
+    } catch (error) {
+      const message = `cannot prepare ${plan.environment}: ${(error as Error).message}`;
+      log.error({ err: error }, 'cannot prepare the environment network or volumes');
+      return { environment: plan.environment, revision: plan.revision, outcome: 'failed', recovery, results: changes.map((a) => ({ action: a, outcome: 'failed', message, durationMs: 0 })) };
+    }
+    edges.push(...(await runEdgeActions(ctx, plan.edges, 'before-services')));
+    if (wakeups) {
+      ctx.wakeups = wakeups;
+      const waited = new AbortController();
+      await Promise.race([wakeups.opened, ctx.ready.sleep(1_000, waited.signal)]); // a stream that will not open must not hold the rollout
+      waited.abort();
+    }
     await runSteps(ctx, plan, changes, options, results, done, statusOf, manifests);
   } finally {
     wakeups?.close();

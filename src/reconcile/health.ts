@@ -36,8 +36,10 @@ export function healthTimeoutMs(spec: ContainerSpec): number {
  * for the grace period (no healthcheck). Looks (one inspect) when the engine
  * reports an event for it, at the end of the grace period, or every pollMs
  * at the latest. Resolves to undefined when ready, else to the reason it is not.
+ * `startedAt` (options.now() when the start call returned) is where the grace
+ * period begins; else it begins when the container is first seen running.
  */
-export async function waitReady(runtime: ContainerRuntime, id: string, spec: ContainerSpec, options: ReadyOptions, wakeups?: ContainerWakeups): Promise<string | undefined> {
+export async function waitReady(runtime: ContainerRuntime, id: string, spec: ContainerSpec, options: ReadyOptions, wakeups?: ContainerWakeups, startedAt?: number): Promise<string | undefined> {
   const timeout = options.timeoutMs ?? healthTimeoutMs(spec);
   const deadline = options.now() + timeout;
   let runningSince: number | undefined;
@@ -50,7 +52,7 @@ export async function waitReady(runtime: ContainerRuntime, id: string, spec: Con
     if (d.health === 'healthy') return undefined;
     let wait = Math.min(options.pollMs, Math.max(0, deadline - options.now()));
     if (d.health === 'none' && d.state === 'running') {
-      runningSince ??= options.now();
+      runningSince ??= startedAt ?? options.now();
       const left = options.graceMs - (options.now() - runningSince);
       if (left <= 0) return undefined;
       wait = Math.min(wait, left);

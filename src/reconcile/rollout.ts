@@ -62,10 +62,11 @@ async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: nu
   try {
     ctx.emit(service.name, replica, 'starting', `starting ${create.name}`);
     await ctx.runtime.startContainer(id);
+    const startedAt = ctx.ready.now();
     await ctx.failpoint('after-start', service.name);
     ctx.emit(service.name, replica, 'waiting', `waiting for ${create.name} to become healthy`);
     await ctx.failpoint('during-health-wait', service.name);
-    const failure = (await waitReady(ctx.runtime, id, service.spec, ctx.ready, ctx.wakeups)) ?? (await edgeHandover(ctx, service, edge));
+    const failure = (await waitReady(ctx.runtime, id, service.spec, ctx.ready, ctx.wakeups, startedAt)) ?? (await edgeHandover(ctx, service, edge));
     if (!failure) return { id, name: create.name };
     const logTail = await tail(ctx, id);
     await ctx.runtime.removeContainer(id);
@@ -157,7 +158,7 @@ async function restart(ctx: ApplyContext, action: Action, service: ServiceManife
   const c = action.container!;
   ctx.emit(service.name, action.replica, 'starting', `starting ${c.name}`);
   await ctx.runtime.startContainer(c.id);
-  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready, ctx.wakeups);
+  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready, ctx.wakeups, ctx.ready.now());
   if (!failure) return { outcome: 'ok', message: `restarted ${c.name}` };
   return { outcome: 'failed', message: `restarted ${c.name}, but it ${failure}`, logTail: await tail(ctx, c.id) };
 }

@@ -84,6 +84,22 @@ describe('readiness from engine events', () => {
     wakeups.close();
   });
 
+  it('the grace period counts from when the start call returned, not from the first look', async () => {
+    const { runtime, id, spec } = await started('');
+    const time = manualTime();
+    const startedAt = 0;
+    time.advance(400); // the start call returned at 0; the first inspect answers at 400
+    let result: string | undefined | 'pending' = 'pending';
+    void waitReady(runtime, id, spec, time.options, undefined, startedAt).then((r) => (result = r));
+    await tick();
+    expect(time.sleeps.map((s) => s.ms)).toEqual([600]);
+    time.advance(600);
+    time.sleeps.shift()!.done();
+    await tick();
+    await tick();
+    expect(result).toBeUndefined();
+  });
+
   it.each([
     ['no healthcheck: up after the grace period', '', 1_000],
     ['a healthcheck: no grace at all once healthy', 'healthcheck:\n  test: ["CMD", "true"]\n', 0],
