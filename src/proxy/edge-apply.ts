@@ -92,7 +92,10 @@ export async function serveColor(ctx: ApplyContext, service: ServiceManifest, co
   if (!decision.proxied) throw new Error(`${service.name} is not behind an edge proxy`);
   const control = await ensureProxy(ctx, decision.spec, color);
   ctx.emit(service.name, 1, 'switching', `edge proxy: switching ${service.name} to ${color}, draining the other`);
-  return activate(control, decision.spec, color, ctx.ready, { afterSwitch: () => ctx.failpoint('after-edge-switch', service.name) });
+  return activate(control, decision.spec, color, ctx.ready, {
+    afterConfig: () => ctx.failpoint('after-edge-config', service.name),
+    afterSwitch: () => ctx.failpoint('after-edge-switch', service.name),
+  });
 }
 
 /**

@@ -19,7 +19,7 @@ export interface ApplyEvent {
 }
 
 /** Named points inside a rollout where tests inject a crash (kill -9) to prove recovery. */
-export const failpoints = ['after-create', 'after-start', 'during-health-wait', 'after-stop-old', 'after-retire', 'after-edge-switch'] as const;
+export const failpoints = ['after-create', 'after-start', 'during-health-wait', 'after-stop-old', 'after-retire', 'after-edge-config', 'after-edge-switch'] as const;
 export type Failpoint = (typeof failpoints)[number];
 
 export interface ApplyOptions {

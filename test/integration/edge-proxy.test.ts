@@ -40,7 +40,7 @@ async function containers() {
 
 async function hostPorts(name: string): Promise<string[]> {
   const info = await docker.getContainer(name).inspect();
-  return Object.entries(info.HostConfig.PortBindings ?? {}).flatMap(([k, v]) => ((v as { HostIp: string; HostPort: string }[] | null) ?? []).filter((b) => b.HostPort !== '').map((b) => `${b.HostIp}:${b.HostPort}->${k}`));
+  return Object.entries(info.HostConfig.PortBindings ?? {}).flatMap(([k, v]) => ((v as { HostIp: string; HostPort: string }[] | null) ?? []).map((b) => `${b.HostIp}:${b.HostPort || 'any'}->${k}`));
 }
 
 /** Applies and expects convergence; the message shows the CLI output when it does not. */
