@@ -255,7 +255,7 @@ describe('the edge proxy on a remote engine', () => {
     expect(report.failures).toEqual([]);
     expect(report.answers).toContain('200 version 1');
     expect(report.answers.at(-1)).toBe('200 version 3');
-  }, 120_000);
+  }, 180_000); // every Engine API call is an ssh channel and a remote `docker system dial-stdio`: a switch's exec polls add up
 });
 
 function stagecoachVerify(repo: ConfigRepo, env: string, extra: Record<string, string> = {}) {
