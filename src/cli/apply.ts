@@ -1,8 +1,8 @@
 import { apply } from '../reconcile/apply.js';
-import { scriptImageBuilder } from '../proxy/edge-image.js';
 import type { Failpoint } from '../reconcile/apply-context.js';
 import { formatApplyResult } from '../reconcile/format.js';
 import { hostSecrets } from '../reconcile/secrets.js';
+import { edgeImageSupply } from './edge-images.js';
 import { loadTarget } from './environment.js';
 import type { CliIo } from './io.js';
 import { exitCodes } from './io.js';
@@ -37,7 +37,7 @@ export async function applyCommand(options: { repo?: string; env?: string }, io:
     log,
     onEvent: progressPrinter(io),
     failpoint: failpointFromEnv(io.env),
-    buildEdgeImage: scriptImageBuilder(io.env),
+    edgeImages: edgeImageSupply(io.env, target.runtime),
   });
   io.out(formatApplyResult(result, Date.now() - started));
   return result.outcome === 'converged' ? exitCodes.ok : exitCodes.failed;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
-import { scriptImageBuilder } from '../proxy/edge-image.js';
+import { edgeImageSupply } from './edge-images.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -157,6 +157,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const repo = new GitRepository({ url: repoUrl!, branch: settings.branch, dir: path.join(settings.dataDir, 'repo') });
   const secrets = hostSecrets(settings.secretsDir, io.env);
   const steps = new Map<ContainerRuntime, DeployStep>();
+  const edgeImages = edgeImageSupply(io.env);
   const deployFor = (env: EnvironmentManifest): DeployStep => {
     const runtime = runtimeFor(env);
     let step = steps.get(runtime);
@@ -165,7 +166,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       const cache = new InspectCache();
       const followed = cache.follow(runtime);
       unfollow.push(() => followed.close());
-      steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock, cache, buildEdgeImage: scriptImageBuilder(io.env) })));
+      steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock, cache, edgeImages })));
     }
     return step;
   };

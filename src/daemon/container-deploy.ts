@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { LoadedEnvironment } from '../manifest/types.js';
 import { apply } from '../reconcile/apply.js';
 import type { ReadyOptions } from '../reconcile/health.js';
-import type { EdgeImageBuilder } from '../proxy/edge-image.js';
+import type { EdgeImageSupply } from '../proxy/edge-image.js';
 import type { InspectCache } from '../reconcile/inspect-cache.js';
 import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
@@ -26,8 +26,8 @@ export interface ContainerDeployDeps {
   ready?: Partial<ReadyOptions>;
   /** Remembers inspects of unchanged containers: a drift check with nothing changed is one list call. */
   cache?: InspectCache;
-  /** Builds the edge proxy image when no registry has it. */
-  buildEdgeImage?: EdgeImageBuilder;
+  /** Where the edge proxy image comes from when the engine lacks it and no registry has it. */
+  edgeImages?: EdgeImageSupply;
 }
 
 function holdFailed(planned: Plan, failed: FailedUpdate | undefined): { plan: Plan; held: Action[] } {
@@ -103,7 +103,7 @@ export class ContainerDeploy implements DeployStep {
     for (const e of edges) decide(e.kind === 'remove' ? 'remove' : 'heal', `edge proxy ${e.kind} ${e.service}: ${e.reasons.join('; ')} (trigger: ${trigger})`, e.service);
     input.progress?.({ state: 'progressing', decisions: decisions.splice(0) });
     deps.metrics.applies.inc({ environment: env.name });
-    const result = await apply(planned, { runtime: deps.runtime, environment: env, secrets: deps.secrets, log: deps.log, signal, ready: deps.ready, buildEdgeImage: deps.buildEdgeImage });
+    const result = await apply(planned, { runtime: deps.runtime, environment: env, secrets: deps.secrets, log: deps.log, signal, ready: deps.ready, edgeImages: deps.edgeImages });
     for (const r of result.recovery) decide('recover', r.message, r.step.service);
     const failedServices = new Set<string>();
     const transient: string[] = [];

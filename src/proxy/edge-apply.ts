@@ -37,6 +37,26 @@ async function waitRunning(ctx: ApplyContext, id: string, name: string): Promise
   }
 }
 
+/** The proxy image on the target engine (pulled, built or copied there, saying why); a DeployError naming host and remedy otherwise. */
+async function proxyImage(ctx: ApplyContext, spec: EdgeSpec): Promise<void> {
+  await ensureEdgeImage(ctx.runtime, spec.image, ctx.edgeImages, (message) => {
+    ctx.log.info({ service: spec.service, image: spec.image, host: ctx.runtime.host }, message);
+    ctx.emit(spec.service, undefined, 'pulling', message);
+  });
+}
+
+/**
+ * Checked before a rollout that needs the proxy touches anything: a service
+ * whose proxy image cannot reach its engine fails with nothing changed,
+ * instead of after its new container started (or, stop-first, after the old
+ * one stopped).
+ */
+export async function ensureEdgeReady(ctx: ApplyContext, service: ServiceManifest, edge: Action['edge']): Promise<void> {
+  if (!edge) return;
+  const decision = edgeDecision(service);
+  if (decision.proxied) await proxyImage(ctx, decision.spec);
+}
+
 /** The service's proxy, running with the current spec: started, created, or recreated (removing the old first frees its host ports). */
 async function ensureProxy(ctx: ApplyContext, spec: EdgeSpec, color: EdgeColor): Promise<EdgeControl> {
   const existing = await findProxy(ctx, spec.service);
@@ -52,7 +72,7 @@ async function ensureProxy(ctx: ApplyContext, spec: EdgeSpec, color: EdgeColor):
     ctx.emit(spec.service, undefined, 'removing', `removing outdated edge proxy ${existing.name}`);
     await ctx.runtime.removeContainer(existing.id);
   }
-  await ensureEdgeImage(ctx.runtime, spec.image, ctx.buildEdgeImage, (m) => ctx.emit(spec.service, undefined, 'pulling', m));
+  await proxyImage(ctx, spec);
   const create = edgeCreate(ctx.environment.name, spec, color, ctx.revision);
   ctx.emit(spec.service, undefined, 'creating', `creating edge proxy ${create.name} on ${create.ports.map((p) => `${p.hostIp || '*'}:${p.published}`).join(', ')}`);
   const id = await ctx.runtime.createContainer(create);
@@ -72,7 +92,10 @@ export async function serveColor(ctx: ApplyContext, service: ServiceManifest, co
   if (!decision.proxied) throw new Error(`${service.name} is not behind an edge proxy`);
   const control = await ensureProxy(ctx, decision.spec, color);
   ctx.emit(service.name, 1, 'switching', `edge proxy: switching ${service.name} to ${color}, draining the other`);
-  return activate(control, decision.spec, color, ctx.ready, { afterSwitch: () => ctx.failpoint('after-edge-switch', service.name) });
+  return activate(control, decision.spec, color, ctx.ready, {
+    afterConfig: () => ctx.failpoint('after-edge-config', service.name),
+    afterSwitch: () => ctx.failpoint('after-edge-switch', service.name),
+  });
 }
 
 /**

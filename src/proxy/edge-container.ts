@@ -5,16 +5,19 @@ import { colorAlias, edgeContainerName, edgeHash, edgeLabels } from './edge-spec
 import { configPath, haproxyConfig } from './haproxy-config.js';
 
 /**
- * A service container that runs behind its proxy: it publishes no host port
- * (the proxy holds them), answers on the environment network under its
- * service name as before, and also under its colour alias, which the proxy
- * forwards to. Pure.
+ * A service container that runs behind its proxy: it publishes none of the
+ * fixed host ports (the proxy holds them), answers on the environment network
+ * under its service name as before, and also under its colour alias, which
+ * the proxy forwards to. The fixed bindings are dropped, not turned into
+ * `published: null`: that asks the engine for a random host port on every
+ * address, which would open a port bound to 127.0.0.1 to the world. Ports the
+ * user left to the engine (`"9000"`) stay as written. Pure.
  */
 export function withEdge(create: CreateContainer, color: EdgeColor): CreateContainer {
   const service = create.labels[labels.service] ?? '';
   return {
     ...create,
-    ports: create.ports.map((p) => ({ ...p, published: null, hostIp: '' })),
+    ports: create.ports.filter((p) => p.published === null),
     labels: { ...create.labels, [edgeLabels.color]: color },
     aliases: [...create.aliases, colorAlias(service, color)],
   };

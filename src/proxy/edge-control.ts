@@ -73,6 +73,8 @@ export class EdgeControl {
 }
 
 export interface SwitchSteps {
+  /** Called once the file names `active` but the running proxy has not switched yet (file and proxy disagree: a crash test hooks in here). */
+  afterConfig?: () => Promise<void>;
   /** Called once new connections go to `active` (a crash test hooks in here). */
   afterSwitch?: () => Promise<void>;
 }
@@ -87,6 +89,7 @@ export interface SwitchSteps {
 export async function activate(control: EdgeControl, spec: EdgeSpec, active: EdgeColor, clock: EdgeClock, steps: SwitchSteps = {}): Promise<{ leftOpen: number }> {
   await control.waitResolved(spec, active, clock);
   await control.writeConfig(haproxyConfig(spec, active));
+  await steps.afterConfig?.();
   await control.set(switchCommands(spec, active));
   await steps.afterSwitch?.();
   const leftOpen = await control.waitDrained(spec, active, clock);

@@ -6,6 +6,19 @@ export const runtimeApiPort = 9999;
 /** The live configuration inside the proxy container; rewritten on every switch so a restarted proxy comes back on the same colour. */
 export const configPath = '/tmp/stagecoach-edge.cfg';
 
+/**
+ * How a server finds its address when HAProxy starts. The active colour is
+ * looked up at once (libc asks Docker's DNS, which knows the container), so a
+ * restarted proxy serves without waiting. The idle colour usually has no
+ * container: Docker's DNS forwards an unknown name to the host's resolvers,
+ * and where those cannot be reached from the container (an engine started
+ * with --iptables=false does not masquerade) each lookup blocks start-up for
+ * the resolver timeouts (~20 s measured, runtime API silent meanwhile). So the
+ * idle colour starts unresolved and the `docker` resolvers find it at run time.
+ */
+const activeInitAddr = 'last,libc,none';
+const idleInitAddr = 'last,none';
+
 export function backendName(port: number): string {
   return `svc_${port}`;
 }
@@ -46,8 +59,8 @@ export function haproxyConfig(spec: EdgeSpec, active: EdgeColor): string {
     lines.push(`frontend port_${port}`, `  bind :${port}`, `  default_backend ${backendName(port)}`);
     lines.push(`backend ${backendName(port)}`);
     for (const color of edgeColors) {
-      const state = color === active ? '' : ' disabled';
-      lines.push(`  server ${color} ${colorAlias(spec.service, color)}:${port} resolvers docker init-addr last,libc,none${state}`);
+      const state = color === active ? `init-addr ${activeInitAddr}` : `init-addr ${idleInitAddr} disabled`;
+      lines.push(`  server ${color} ${colorAlias(spec.service, color)}:${port} resolvers docker ${state}`);
     }
   }
   return `${lines.join('\n')}\n`;

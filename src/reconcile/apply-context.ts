@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { LoadedEnvironment } from '../manifest/types.js';
-import type { EdgeImageBuilder } from '../proxy/edge-image.js';
+import type { EdgeImageSupply } from '../proxy/edge-image.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { ReadyOptions } from './health.js';
 import type { SecretSource } from './secrets.js';
@@ -19,7 +19,7 @@ export interface ApplyEvent {
 }
 
 /** Named points inside a rollout where tests inject a crash (kill -9) to prove recovery. */
-export const failpoints = ['after-create', 'after-start', 'during-health-wait', 'after-stop-old', 'after-retire', 'after-edge-switch'] as const;
+export const failpoints = ['after-create', 'after-start', 'during-health-wait', 'after-stop-old', 'after-retire', 'after-edge-config', 'after-edge-switch'] as const;
 export type Failpoint = (typeof failpoints)[number];
 
 export interface ApplyOptions {
@@ -36,8 +36,8 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   onEvent?: (event: ApplyEvent) => void;
   failpoint?: (name: Failpoint, service: string) => void | Promise<void>;
-  /** Builds the edge proxy image when it is missing and cannot be pulled (src/proxy/edge-image.ts). */
-  buildEdgeImage?: EdgeImageBuilder;
+  /** Where the edge proxy image comes from when the engine lacks it and cannot pull it: built locally, copied to remote engines (src/proxy/edge-image.ts). */
+  edgeImages?: EdgeImageSupply;
 }
 
 export interface ApplyContext {
@@ -52,7 +52,7 @@ export interface ApplyContext {
   logLines: number;
   emit: (service: string, replica: number | undefined, phase: ApplyPhase, message: string) => void;
   failpoint: (name: Failpoint, service: string) => Promise<void>;
-  buildEdgeImage?: EdgeImageBuilder;
+  edgeImages?: EdgeImageSupply;
 }
 
 /** Sleeps ms, or less when the signal aborts; never rejects. */

@@ -103,7 +103,7 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
     failpoint: async (name, service) => {
       await options.failpoint?.(name, service);
     },
-    buildEdgeImage: options.buildEdgeImage,
+    edgeImages: options.edgeImages,
   };
   const edges: EdgeResult[] = await runEdgeActions(ctx, plan.edges, 'before-recovery');
   const recovery: RecoveryResult[] = [];

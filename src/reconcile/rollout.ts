@@ -5,7 +5,7 @@ import type { ApplyContext } from './apply-context.js';
 import { buildCreate } from './container-spec.js';
 import { waitReady } from './health.js';
 import type { Action } from './types.js';
-import { edgeHandover, edgeRestore } from '../proxy/edge-apply.js';
+import { edgeHandover, edgeRestore, ensureEdgeReady } from '../proxy/edge-apply.js';
 import { withEdge } from '../proxy/edge-container.js';
 
 export const outcomes = ['ok', 'rolled-back', 'failed', 'skipped'] as const;
@@ -111,6 +111,7 @@ async function job(ctx: ApplyContext, action: Action, service: ServiceManifest):
 
 async function create(ctx: ApplyContext, action: Action, service: ServiceManifest): Promise<Step> {
   await ensureImage(ctx, service, action.replica);
+  await ensureEdgeReady(ctx, service, action.edge);
   const started = await startNew(ctx, service, action.replica ?? 1, 'current', action.edge);
   if ('failure' in started) return { outcome: 'failed', message: `could not start: ${started.failure}`, logTail: started.logTail };
   return { outcome: 'ok', message: `created ${started.name} (${service.spec.image})` };
@@ -181,6 +182,7 @@ export async function runAction(ctx: ApplyContext, action: Action): Promise<Acti
     if (action.kind === 'restart' && action.restartMode === 'start') return finish(await restart(ctx, action, service));
     if (action.kind === 'replace' || action.kind === 'restart') {
       await ensureImage(ctx, service, action.replica);
+      await ensureEdgeReady(ctx, service, action.edge);
       const step = action.order === 'stop-first' ? await stopFirst(ctx, action, service, oldGraceMs ?? service.spec.stopGraceMs) : await startFirst(ctx, action, service);
       return finish(step);
     }

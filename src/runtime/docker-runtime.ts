@@ -3,6 +3,7 @@ import { DockerError } from '../errors.js';
 import { dockerConfigPath } from './connect.js';
 import { createBody } from './create-body.js';
 import { tarFiles } from './tar.js';
+import { loadImage, saveImage } from './image-archive.js';
 import { demultiplex, toDetails, toSummary } from './docker-mapping.js';
 import { withStartInterval } from './engine-version.js';
 import { engineMessage, errorText, isConnectionError, shortId, statusOf } from './docker-errors.js';
@@ -89,6 +90,9 @@ export class DockerRuntime implements ContainerRuntime {
       throw this.error(`build image ${tag}`, err);
     }
   }
+
+  saveImage(ref: string): Promise<NodeJS.ReadableStream> { return saveImage(this.docker, this.host, ref); }
+  loadImage(archive: NodeJS.ReadableStream, what: string): Promise<void> { return loadImage(this.docker, this.host, archive, what); }
 
   async createContainer(spec: CreateContainer): Promise<string> {
     // _query/_body: dockerode would otherwise copy the whole body (env, secrets included) into the URL.

@@ -135,6 +135,10 @@ export interface ContainerRuntime {
   pullImage(ref: string, auth?: RegistryAuth, platform?: string): Promise<void>;
   /** Builds `files` of the folder `dir` (a Dockerfile among them) into `tag`; fails when the build does. Optional: only the example's stand-in needs it. */
   buildImage?(dir: string, files: string[], tag: string): Promise<void>;
+  /** `docker save`: the image as a tar stream, never read whole. Optional: only the edge proxy image is copied between engines. */
+  saveImage?(ref: string): Promise<NodeJS.ReadableStream>;
+  /** `docker load` of such a stream; `what` names it in errors. Optional, as saveImage. */
+  loadImage?(archive: NodeJS.ReadableStream, what: string): Promise<void>;
   createContainer(spec: CreateContainer): Promise<string>;
   startContainer(id: string): Promise<void>;
   /** Stopping a stopped container is not an error. */

@@ -14,10 +14,13 @@ import { ConfigRepo, stagecoach } from './helpers/cli.js';
 import { DaemonProcess } from './helpers/daemon.js';
 import { buildTestImage, freePort, httpGet, removeByLabel, requireDocker, TEST_LABEL, uniqueName } from './helpers/docker.js';
 import { git, GitServer, UserClone } from './helpers/git.js';
+import { buildVersionImages, requestLoop, webService } from './helpers/edge.js';
 import { RemoteEngine } from './helpers/remote-engine.js';
 
 const run = uniqueName('remote');
 const image = `stagecoach-test/${run}:v1`;
+const versioned = (tag: string) => `stagecoach-test/${run}-edge:${tag}`;
+const edgeImage = 'haproxy:2.6-alpine';
 let main: Docker;
 let engine: RemoteEngine;
 const cleanup: (() => Promise<void>)[] = [];
@@ -28,7 +31,9 @@ beforeAll(async () => {
   await buildTestImage(main, image, { files: { '/www/index.html': 'remote hello\n' }, cmd: ['httpd', '-f', '-p', '8080', '-h', '/www'], labels: { [TEST_LABEL]: run } });
   engine = await RemoteEngine.start();
   // Images are not shared between engines: the second one gets busybox and the test image.
-  await engine.copyImages(main, ['busybox:1.35', image]);
+  await buildVersionImages(main, versioned, { [TEST_LABEL]: run });
+  // Not the edge proxy image: stagecoach copies that one itself (tested below).
+  await engine.copyImages(main, ['busybox:1.35', image, versioned('v1'), versioned('v2'), versioned('v3')]);
   // The operator allows the second engine's endpoints: by default the policy refuses every endpoint but the local socket.
   const policyDir = await mkdtemp(path.join(tmpdir(), 'stagecoach-policy-'));
   process.env.STAGECOACH_POLICY = path.join(policyDir, 'policy.yaml');
@@ -54,8 +59,7 @@ function newEnv(prefix: string): string {
   return env;
 }
 
-// edge: off — these tests are about reaching the engine; the edge proxy is tested on the main engine
-// (on this second engine, started with --iptables=false, the proxy did not resolve its backends).
+// edge: off — these tests are about reaching the engine; the edge proxy on this engine has its own tests below.
 const webYaml = (port: number) =>
   `apiVersion: stagecoach/v1\nkind: Service\nname: web\nimage: ${image}\ninit: true\nports: ["127.0.0.1:${port}:8080"]\nedge: off\nstop_grace_period: 1s\n` +
   'healthcheck:\n  test: ["CMD-SHELL", "nc 127.0.0.1 8080 </dev/null"]\n  interval: 1s\n  timeout: 1s\n  retries: 2\n';
@@ -197,6 +201,61 @@ describe('one daemon, two engines', () => {
       expect(marker.tests.map((t) => t.result)).toEqual(['passed', 'passed']);
     }
   }, 180_000);
+});
+
+describe('the edge proxy on a remote engine', () => {
+  // This engine runs with --iptables=false and no masquerading: published ports go through docker-proxy, and
+  // Docker's DNS cannot forward unknown names (the idle colour) to the host's resolver.
+  it('over TLS: the proxy image is copied from the main engine, and a replace drops no request under a steady loop', async () => {
+    await engine.docker.getImage(edgeImage).remove().catch(() => undefined); // the second engine is ours: start without the image
+    const env = newEnv('edgetls');
+    const port = await freePort();
+    const repo = await ConfigRepo.create(env, tlsTarget());
+    cleanup.push(() => repo.dispose());
+    await repo.write('web.yaml', webService(versioned('v1'), port));
+    const created = await repo.run('apply');
+    expect(created.stdout).toContain(`the edge proxy image ${edgeImage} is not on ${engine.tcpUrl} and cannot be pulled there`);
+    expect(created.stdout).toContain(`copying it from the local engine unix:///var/run/docker.sock`);
+    expect(created.code).toBe(0);
+    const [local, copied] = await Promise.all([main.getImage(edgeImage).inspect(), engine.docker.getImage(edgeImage).inspect()]);
+    expect(copied.Id).toBe(local.Id);
+    const proxy = await containerOn(engine.docker, `${env}-web.edge`);
+    expect(proxy?.State.Running).toBe(true);
+    expect(proxy?.HostConfig.PortBindings).toEqual({ '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+    expect(await containerOn(main, `${env}-web.edge`)).toBeUndefined();
+    expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe('version 1\n');
+
+    const loop = requestLoop(`http://127.0.0.1:${port}/`);
+    await repo.write('web.yaml', webService(versioned('v2'), port));
+    const replaced = await repo.run('apply');
+    const report = await loop.stop();
+    expect(replaced.stdout).toContain('edge proxy: switching web to green');
+    expect(replaced.code).toBe(0);
+    expect(report.failures).toEqual([]);
+    expect(report.answers.length).toBeGreaterThan(50);
+    expect(report.answers).toContain('200 version 1');
+    expect(report.answers.at(-1)).toBe('200 version 2');
+    expect((await containerOn(engine.docker, `${env}-web`))?.Config.Labels['io.stagecoach.edge-color']).toBe('green');
+  }, 120_000);
+
+  it('over ssh: a replace drops no request under a steady loop', async () => {
+    const env = newEnv('edgessh');
+    const port = await freePort();
+    const repo = await ConfigRepo.create(env, `target:\n  docker: ${engine.sshUrl}\n`);
+    cleanup.push(() => repo.dispose());
+    await repo.write('web.yaml', webService(versioned('v1'), port));
+    const created = await repo.run('apply', [], engine.sshEnv);
+    expect(created.code).toBe(0);
+    expect((await containerOn(engine.docker, `${env}-web.edge`))?.State.Running).toBe(true);
+    const loop = requestLoop(`http://127.0.0.1:${port}/`);
+    await repo.write('web.yaml', webService(versioned('v3'), port));
+    const replaced = await repo.run('apply', [], engine.sshEnv);
+    const report = await loop.stop();
+    expect(replaced.code).toBe(0);
+    expect(report.failures).toEqual([]);
+    expect(report.answers).toContain('200 version 1');
+    expect(report.answers.at(-1)).toBe('200 version 3');
+  }, 180_000); // every Engine API call is an ssh channel and a remote `docker system dial-stdio`: a switch's exec polls add up
 });
 
 function stagecoachVerify(repo: ConfigRepo, env: string, extra: Record<string, string> = {}) {

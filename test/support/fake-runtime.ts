@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { DockerError } from '../../src/errors.js';
 import { driftEvents } from '../../src/runtime/types.js';
 import type { ContainerDetails, ContainerEvent, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, WatchOptions } from '../../src/runtime/types.js';
@@ -11,7 +12,9 @@ interface FakeContainer extends ContainerDetails {
  * `behaviour` decides, per image, whether started containers become healthy.
  */
 export class FakeRuntime implements ContainerRuntime {
-  readonly host = 'fake://engine';
+  /** Another host name plays a second engine (its own images and containers). */
+  constructor(readonly host = 'fake://engine') {}
+
   readonly containers = new Map<string, FakeContainer>();
   readonly images = new Map<string, ImageInfo>();
   readonly writes: string[] = [];
@@ -76,6 +79,25 @@ export class FakeRuntime implements ContainerRuntime {
     if (this.unpullable.has(ref) || !this.images.has(ref)) {
       if (!this.images.has(ref)) throw new Error(`pull access denied for ${ref}, repository does not exist`);
     }
+  }
+
+  /** `docker save`: a one-chunk "archive" naming the image and its id. */
+  async saveImage(ref: string): Promise<NodeJS.ReadableStream> {
+    this.reach(`export image ${ref}`);
+    const info = this.images.get(ref);
+    if (!info) throw new DockerError(`docker at ${this.host}: cannot export image ${ref}: reference does not exist`);
+    this.writes.push(`save ${ref}`);
+    return Readable.from([JSON.stringify({ ref, id: info.id })]);
+  }
+
+  /** `docker load` of a saveImage archive, read as a stream. */
+  async loadImage(archive: NodeJS.ReadableStream, what: string): Promise<void> {
+    this.reach(`load ${what}`);
+    let text = '';
+    for await (const chunk of archive) text += String(chunk);
+    const { ref, id } = JSON.parse(text) as { ref: string; id: string };
+    this.writes.push(`load ${ref}`);
+    this.addImage(ref, id);
   }
 
   async buildImage(_dir: string, files: string[], tag: string): Promise<void> {

@@ -43,7 +43,7 @@ describe('plan with the edge proxy', () => {
     expect(summary(moving)).toEqual(['replace web stop-first -→blue']);
     expect(moving.actions[0]!.reasons).toContain('moves behind the edge proxy: the host port is handed over once (stop-first), later updates switch without downtime');
     expect((await converge(runtime, await environment(web()))).outcome).toBe('converged');
-    expect(runtime.byName('testing-web')!.create.ports[0]!.published).toBeNull();
+    expect(runtime.byName('testing-web')!.create.ports).toEqual([]);
 
     const leaving = await planOn(runtime, await environment(web('busybox:1.35', 'edge: off\n')));
     expect(summary(leaving)).toEqual(['replace web stop-first', 'edge remove web before-services']);
@@ -104,7 +104,7 @@ describe('apply with the edge proxy', () => {
     // It waited for the two open sessions to finish.
     expect(edge.commands.filter((c) => c.endsWith('show stat'))).toHaveLength(3);
     expect(edge.serving('testing-web.edge')).toEqual(['svc_80/green']);
-    expect(edge.files.get('testing-web.edge')).toContain('server blue web--blue:80 resolvers docker init-addr last,libc,none disabled');
+    expect(edge.files.get('testing-web.edge')).toContain('server blue web--blue:80 resolvers docker init-addr last,none disabled');
   });
 
   it('a new version that fails is never switched to: the proxy keeps serving the old colour', async () => {
@@ -181,14 +181,58 @@ describe('apply with the edge proxy', () => {
     runtime.images.delete(edgeImage);
     const env = await environment(web());
     const noBuilder = await converge(runtime, env);
-    expect(noBuilder.results[0]!.message).toContain(`the edge proxy image ${edgeImage} is not on fake://engine and cannot be pulled: run scripts/build-proxy-image.sh`);
+    expect(noBuilder.results[0]!.message).toContain(`the edge proxy image ${edgeImage} is not on fake://engine and cannot be pulled`);
+    expect(noBuilder.results[0]!.message).toContain('run scripts/build-proxy-image.sh');
+    expect(runtime.writes.filter((w) => w.startsWith('create'))).toEqual([]);
     const built: string[] = [];
     const result = await apply(await planOn(runtime, env), {
       runtime, environment: env, secrets: () => '', log: silent, ready: fastReady,
-      buildEdgeImage: async (image, host) => { built.push(`${image} on ${host}`); runtime.addImage(image); },
+      edgeImages: { local: runtime, build: async (image, host) => { built.push(`${image} on ${host}`); runtime.addImage(image); } },
     });
     expect(result.outcome).toBe('converged');
     expect(built).toEqual([`${edgeImage} on fake://engine`]);
     expect(edge.serving('testing-web.edge')).toEqual(['svc_80/blue']);
+  });
+
+  it('copies the proxy image from the local engine to a remote one that cannot pull it, before anything is created', async () => {
+    const local = new FakeRuntime();
+    local.addImage(edgeImage, 'sha256:standin');
+    const remote = new FakeRuntime('tcp://remote:2376');
+    remote.addImage('busybox:1.35');
+    const edge = edgeOf(remote);
+    remote.images.delete(edgeImage);
+    const env = await environment(web());
+    const events: string[] = [];
+    const result = await apply(await planOn(remote, env), {
+      runtime: remote, environment: env, secrets: () => '', log: silent, ready: fastReady,
+      edgeImages: { local }, onEvent: (e) => events.push(e.message),
+    });
+    expect(result.outcome).toBe('converged');
+    expect(remote.images.get(edgeImage)?.id).toBe('sha256:standin');
+    expect(local.writes).toEqual([`save ${edgeImage}`]);
+    expect(remote.writes.slice(1, 4)).toEqual([`pull ${edgeImage}`, `load ${edgeImage}`, 'create testing-web']);
+    expect(events).toContain(`the edge proxy image ${edgeImage} is not on tcp://remote:2376 and cannot be pulled there (pull access denied for ${edgeImage}, repository does not exist): copying it from the local engine fake://engine`);
+    expect(edge.serving('testing-web.edge')).toEqual(['svc_80/blue']);
+  });
+
+  it('refuses the edge of a remote service when the image can be neither pulled nor copied; the running container is untouched', async () => {
+    const local = new FakeRuntime();
+    const remote = new FakeRuntime('tcp://remote:2376');
+    remote.addImage('busybox:1.35');
+    edgeOf(remote);
+    await converge(remote, await environment(web('busybox:1.35', 'edge: off\n')));
+    remote.images.delete(edgeImage);
+    remote.writes.length = 0;
+    const env = await environment(web());
+    const result = await apply(await planOn(remote, env), { runtime: remote, environment: env, secrets: () => '', log: silent, ready: fastReady, edgeImages: { local } });
+    expect(result.outcome).toBe('failed');
+    expect(result.results[0]!.message).toBe(
+      `the edge proxy image ${edgeImage} is not on tcp://remote:2376, cannot be pulled there (pull access denied for ${edgeImage}, repository does not exist), ` +
+        `and copying it from the local engine fake://engine failed (it is not on the local engine fake://engine either): ` +
+        `load it there (docker save ${edgeImage} | docker -H tcp://remote:2376 load), make a registry that has it reachable from that engine, or set edge: off on the service`,
+    );
+    // Checked before the stop-first move behind the proxy: the container that publishes the port keeps running.
+    expect(remote.writes).toEqual([`pull ${edgeImage}`]);
+    expect(remote.names()).toEqual(['testing-web busybox:1.35 running']);
   });
 });

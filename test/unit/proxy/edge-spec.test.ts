@@ -34,10 +34,11 @@ describe('edgeDecision', () => {
 });
 
 describe('the containers', () => {
-  it('a service container behind the proxy publishes nothing and answers to its colour alias', async () => {
-    const env = await environment({ 'web.yaml': svc('web', 'ports: ["127.0.0.1:8080:80"]\n') });
+  it('a service container behind the proxy publishes none of the fixed ports (not even on a random host port) and answers to its colour alias', async () => {
+    const env = await environment({ 'web.yaml': svc('web', 'ports: ["127.0.0.1:8080:80", "9000"]\n') });
     const create = withEdge(buildCreate(env, env.services[0]!, 1, 'candidate', 'r1', () => 'x'), 'green');
-    expect(create.ports).toEqual([{ target: 80, published: null, hostIp: '', protocol: 'tcp' }]);
+    // Only the port the user left to the engine stays; published: null would mean "any free host port on 0.0.0.0".
+    expect(create.ports).toEqual([{ target: 9000, published: null, hostIp: '', protocol: 'tcp' }]);
     expect(create.aliases).toEqual(['web', 'web--green']);
     expect(create.labels['io.stagecoach.edge-color']).toBe('green');
   });

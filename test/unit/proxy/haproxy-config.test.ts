@@ -34,8 +34,10 @@ describe('haproxyConfig', () => {
     expect(text).toContain('  nameserver dns 127.0.0.11:53');
     expect(text).toContain('frontend port_8080\n  bind :8080\n  default_backend svc_8080\n');
     expect(text).toContain('  server blue web--blue:8080 resolvers docker init-addr last,libc,none\n');
-    expect(text).toContain('  server green web--green:8080 resolvers docker init-addr last,libc,none disabled\n');
-    expect(haproxyConfig(spec(), 'green')).toContain('  server blue web--blue:8080 resolvers docker init-addr last,libc,none disabled\n');
+    // The idle colour is not looked up at start-up: an unknown name may block it for the resolver timeouts.
+    expect(text).toContain('  server green web--green:8080 resolvers docker init-addr last,none disabled\n');
+    expect(haproxyConfig(spec(), 'green')).toContain('  server blue web--blue:8080 resolvers docker init-addr last,none disabled\n');
+    expect(haproxyConfig(spec(), 'green')).toContain('  server green web--green:8080 resolvers docker init-addr last,libc,none\n');
     expect(text).not.toContain('forwardfor');
   });
 
