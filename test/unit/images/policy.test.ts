@@ -66,7 +66,7 @@ describe('describePolicy', () => {
 
 describe('patterns over a long-running daemon', () => {
   // re2-wasm's 16 MiB heap is not garbage-collected: a program compiled per poll and never freed aborts the process after a few thousand polls.
-  it('frees what each evaluation compiles: 5,000 polls of a pattern policy still answer', () => {
+  it('frees what each evaluation compiles: 5,000 polls of a pattern policy still answer', { timeout: 30_000 }, () => {
     const policy: ImagePolicy = { kind: 'pattern', pattern: 'main-(\\d+)-[0-9a-f]+', order: 'numeric', pinDigest: false };
     const tags = ['main-1-abc', 'main-12-def', 'main-3-123', 'latest'];
     for (let poll = 0; poll < 5_000; poll++) expect(chooseTag(policy, 'main-1-abc', tags)).toEqual({ outcome: 'newer', tag: 'main-12-def' });
