@@ -14,8 +14,8 @@ import { ContainerDeploy } from '../daemon/container-deploy.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { DeployStep } from '../daemon/deploy-step.js';
 import { createMetrics } from '../daemon/metrics.js';
+import { swarmMarkerFacts } from '../daemon/swarm-facts.js';
 import type { DaemonStatus } from '../daemon/status.js';
-import { UsageError } from '../errors.js';
 import { compileSchemas } from '../manifest/schemas.js';
 import type { EnvironmentManifest } from '../manifest/types.js';
 import { trustHooks } from '../promotion/trust.js';
@@ -38,6 +38,7 @@ import { Notifier } from '../notify/notifier.js';
 import { notificationFromDecision } from '../notify/from-store.js';
 import type { CliIo } from './io.js';
 import { exitCodes } from './io.js';
+import { swarmTargets } from './run-swarm.js';
 
 const bundledEnvironments = fileURLToPath(new URL('../../environments', import.meta.url));
 const unhealthy = /health_status: unhealthy/;
@@ -126,8 +127,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const unfollow: (() => void)[] = [];
   let daemon: Daemon | undefined;
   const runtimeFor = (env: EnvironmentManifest | null): ContainerRuntime => {
-    // Swarm environments are planned and applied by `stagecoach plan/apply` (src/swarm/); never by the container reconciler.
-    if (env?.target.mode === 'swarm') throw new UsageError(`${env.name} targets a Swarm (target.mode: swarm); the daemon does not run Swarm environments yet: use stagecoach plan/apply/verify --env ${env.name}`);
+    // A Swarm environment's engine too: its tests, exec and image facts run there; its task containers' events start drift checks.
     const { docker, host } = dockerClientFor(env?.target.docker ?? null, env?.target.tls ?? undefined, io.env);
     let runtime = runtimes.get(host);
     if (!runtime) {
@@ -158,8 +158,11 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const secrets = hostSecrets(settings.secretsDir, io.env);
   const steps = new Map<ContainerRuntime, DeployStep>();
   const edgeImages = edgeImageSupply(io.env);
+  // Swarm environments: services through the manager's API (src/swarm/), never the container reconciler.
+  const swarms = swarmTargets(io.env, { secrets, log, metrics, clock: systemClock });
   const deployFor = (env: EnvironmentManifest): DeployStep => {
     const runtime = runtimeFor(env);
+    if (env.target.mode === 'swarm') return swarms.stepFor(env);
     let step = steps.get(runtime);
     if (!step) {
       // Drift checks re-inspect only containers the list call shows changed (or `docker update` touched).
@@ -182,6 +185,7 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     validators,
     deployFor,
     runtimeFor: (env) => runtimeFor(env),
+    markerFacts: (env) => (env.environment.target.mode === 'swarm' ? swarmMarkerFacts(swarms.portFor(env.environment), runtimeFor(env.environment), env) : undefined),
     secrets,
     policy: settings.policy,
     trust: trustHooks(repo.dir, {

@@ -89,7 +89,7 @@ export class ContainerDeploy implements DeployStep {
     for (const a of held) decide('skip', a.reasons.at(-1)!, a.service);
     const changes = planned.actions.filter((a) => a.kind !== 'noop');
     const heldErrors = held.length ? [`update of ${[...new Set(held.map((a) => a.service))].join(', ')} to ${revisionLabel(revision)} failed; waiting for a new revision`] : [];
-    const base = { services, decisions, failed, changed: false, transient: [] as string[] };
+    const base = { services, decisions, failed, changed: false, transient: [] as string[], target: 'engine' as const };
     const edges = planned.edges ?? []; // edge proxy steps (src/proxy/): heal, prune, recovery
     if (changes.length === 0 && planned.recovery.length === 0 && edges.length === 0) {
       return { ...base, state: held.length ? 'degraded' : 'synced', errors: heldErrors, applied: true, converged: held.length === 0 };
@@ -127,6 +127,7 @@ export class ContainerDeploy implements DeployStep {
     if (newFailed || transient.length) deps.metrics.error(env.name);
     return {
       state: result.outcome === 'converged' ? 'synced' : superseded ? 'progressing' : 'degraded',
+      target: 'engine',
       services,
       decisions,
       errors: [

@@ -4,7 +4,8 @@ import type { GitReader, GitWriter, SignOption } from '../git/ports.js';
 import type { OperatorPolicy } from '../policy/types.js';
 import type { TrustHooks } from '../promotion/trust.js';
 import type { SchemaValidators } from '../manifest/schemas.js';
-import type { EnvironmentManifest } from '../manifest/types.js';
+import type { EnvironmentManifest, LoadedEnvironment } from '../manifest/types.js';
+import type { MarkerService } from '../promotion/marker.js';
 import type { SecretSource } from '../reconcile/secrets.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { Clock } from './clock.js';
@@ -27,6 +28,8 @@ export interface DaemonDeps {
   deployFor: DeployStepFor;
   /** The engine an environment's tests and image facts are read from. */
   runtimeFor: (env: EnvironmentManifest) => ContainerRuntime;
+  /** What a marker records for a target that reads its images itself (Swarm: the digests its tasks run); undefined: the engine's images. */
+  markerFacts?: (env: LoadedEnvironment) => Promise<Record<string, MarkerService>> | undefined;
   secrets: SecretSource;
   log: Logger;
   metrics: Metrics;

@@ -1,5 +1,5 @@
 import type { EnvironmentManifest, LoadedEnvironment } from '../manifest/types.js';
-import type { Decision, ServiceStatus, SyncState } from './status.js';
+import type { Decision, ServiceStatus, SyncState, TargetKind } from './status.js';
 
 /** Updates a revision already failed for: not retried until a new revision or a manual sync. */
 export interface FailedUpdate {
@@ -24,6 +24,8 @@ export interface DeployInput {
 /** What one deploy step did; the daemon stores it. Decisions are in the order they were taken (those already told through `progress` are not repeated). */
 export interface DeployResult {
   state: SyncState;
+  /** The kind of target deployed to, shown in status. */
+  target?: TargetKind;
   services: ServiceStatus[];
   errors: string[];
   decisions: Decision[];

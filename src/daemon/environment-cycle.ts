@@ -53,6 +53,7 @@ export function deployPatch(result: DeployResult, revision: string, gateHolds = 
     // A drift check at the last good revision does not lift a gate that holds back the newest one.
     state: gateHolds && result.state === 'synced' ? 'blocked' : result.state,
     services: result.services,
+    ...(result.target ? { target: result.target } : {}),
     errors: result.errors,
     decisions: result.decisions,
     ...(result.lastReconcile ? { lastReconcile: result.lastReconcile } : {}),

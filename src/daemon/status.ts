@@ -1,8 +1,13 @@
 import type { ImageStatus } from '../images/automation.js';
 import type { ActionKind } from '../reconcile/types.js';
+import type { SwarmActionKind } from '../swarm/plan.js';
 
 export const syncStates = ['unknown', 'progressing', 'synced', 'out-of-sync', 'degraded', 'invalid', 'blocked', 'unreachable'] as const;
 export type SyncState = (typeof syncStates)[number];
+
+/** What an environment's services run on: containers on one engine, or services of a Swarm (target.mode). */
+export const targetKinds = ['engine', 'swarm'] as const;
+export type TargetKind = (typeof targetKinds)[number];
 
 export const decisionKinds = ['deploy', 'rollback', 'heal', 'remove', 'recover', 'skip', 'block', 'invalid', 'error', 'verify', 'promote'] as const;
 export type DecisionKind = (typeof decisionKinds)[number];
@@ -27,12 +32,24 @@ export interface ServiceStatus {
   /** running, exited, missing, … as last observed */
   state: string;
   health: string;
-  lastAction: { kind: ActionKind; outcome: string; reasons: string[]; message: string; at: string } | null;
+  lastAction: { kind: ActionKind | SwarmActionKind; outcome: string; reasons: string[]; message: string; at: string } | null;
+  /** Swarm services only: replicas running of those wanted, Swarm's update state, and the tasks with their node. */
+  swarm?: SwarmServiceStatus;
+}
+
+export interface SwarmServiceStatus {
+  replicas: { running: number; desired: number };
+  /** Swarm's UpdateStatus (rollback_completed after Swarm rolled an update back); null before any update. */
+  update: { state: string; message: string } | null;
+  /** Tasks meant to run, then the newest that failed; `node` is the node's hostname when known. */
+  tasks: { id: string; node: string; state: string; desiredState: string; image: string; error: string | null }[];
 }
 
 export interface EnvironmentStatus {
   name: string;
   state: SyncState;
+  /** Set once the environment was deployed or checked: engine (containers) or swarm (services). */
+  target?: TargetKind;
   revision: { desired: string | null; applied: string | null; lastGood: string | null };
   services: ServiceStatus[];
   /** Problems now: invalid manifests (file:line: …), unreachable engine, failed updates. */

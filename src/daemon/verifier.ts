@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { GitReader, GitWriter, SignOption } from '../git/ports.js';
 import type { LoadedEnvironment } from '../manifest/types.js';
+import type { MarkerService } from '../promotion/marker.js';
 import type { SecretSource } from '../reconcile/secrets.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { Clock } from './clock.js';
@@ -24,6 +25,8 @@ export interface VerifierDeps {
   status(name: string): EnvironmentStatus | undefined;
   /** Every valid environment (promotion targets). */
   all(): LoadedEnvironment[];
+  /** The images and digests a marker records, when the target reads them itself (Swarm tasks); undefined: from the engine. */
+  markerFacts?(env: LoadedEnvironment): Promise<Record<string, MarkerService>> | undefined;
 }
 
 /** Status changes for the daemon to store, by environment, in order. */
@@ -51,7 +54,7 @@ export class Verifier {
   async verify(env: LoadedEnvironment, revision: string, trigger: string): Promise<{ patches: Patches; pushed: string[] }> {
     const { log, secrets, clock } = this.deps;
     try {
-      this.outbox.push(await verifyEnvironment({ env, revision, trigger, runtime: this.deps.runtimeFor(env), secrets, log, clock }));
+      this.outbox.push(await verifyEnvironment({ env, revision, trigger, runtime: this.deps.runtimeFor(env), secrets, log, clock, facts: () => this.deps.markerFacts?.(env) }));
     } catch (error) {
       log.warn({ environment: env.name, err: (error as Error).message }, 'verification failed to complete');
       this.deps.metrics.error(env.name);

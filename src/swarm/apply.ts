@@ -25,6 +25,8 @@ export interface SwarmActionResult {
   logTail?: string;
   /** Images of the running tasks as Swarm resolved them (name@sha256:… when a registry answered). */
   images?: string[];
+  /** A failure worth retrying as is (the engine went away). */
+  transient?: boolean;
 }
 
 export interface SwarmApplyResult {
@@ -140,7 +142,7 @@ export async function applySwarm(plan: SwarmPlan, deps: SwarmApplyDeps): Promise
     try {
       result = await applyAction(plan, action, deps);
     } catch (error) {
-      result = { outcome: 'failed', message: (error as Error).message };
+      result = { outcome: 'failed', message: (error as Error).message, ...((error as { transient?: boolean }).transient ? { transient: true } : {}) };
     }
     results.push({ action, ...result });
     if (result.outcome !== 'ok') stop = true;

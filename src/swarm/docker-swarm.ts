@@ -188,6 +188,11 @@ export class DockerSwarm implements SwarmPort {
     }
   }
 
+  async listNodes(): Promise<{ id: string; hostname: string }[]> {
+    const nodes = await this.call('list nodes', () => this.docker.listNodes());
+    return (nodes as Json[]).map((n) => ({ id: n.ID, hostname: n.Description?.Hostname ?? n.ID }));
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();

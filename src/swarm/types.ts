@@ -87,4 +87,6 @@ export interface SwarmPort {
   removeFile(kind: SwarmFileKind, id: string): Promise<boolean>;
   /** The last lines a task's container wrote. */
   taskLogsTail(task: SwarmTask, lines: number): Promise<string>;
+  /** The Swarm's nodes (id and hostname), to say where each task runs. */
+  listNodes(): Promise<{ id: string; hostname: string }[]>;
 }

@@ -147,6 +147,10 @@ export class FakeSwarm implements SwarmPort {
     return `log of ${task.id}\nhealth will fail`;
   }
 
+  async listNodes(): Promise<{ id: string; hostname: string }[]> {
+    return [{ id: 'node1', hostname: 'manager-1' }];
+  }
+
   /** `docker service scale` by hand: drift. */
   scaleByHand(id: string, replicas: number): void {
     const s = this.services.get(id)!;
