@@ -7,11 +7,13 @@ import { exitCodes } from './io.js';
 export function formatStatus(status: DaemonStatus): string {
   const lines = [`${status.repo} @ ${status.branch}: remote head ${status.remote.head?.slice(0, 7) ?? '-'}${status.remote.error ? ` (remote error: ${status.remote.error})` : ''}${status.ready ? '' : ' — starting'}`];
   for (const e of status.environments) {
-    lines.push(`${e.name}: ${e.state}  desired ${e.revision.desired?.slice(0, 7) ?? '-'}  applied ${e.revision.applied?.slice(0, 7) ?? '-'}  last good ${e.revision.lastGood?.slice(0, 7) ?? '-'}`);
+    lines.push(`${e.name}${e.target ? ` (${e.target})` : ''}: ${e.state}  desired ${e.revision.desired?.slice(0, 7) ?? '-'}  applied ${e.revision.applied?.slice(0, 7) ?? '-'}  last good ${e.revision.lastGood?.slice(0, 7) ?? '-'}`);
     for (const s of e.services) {
       const last = s.lastAction ? `  last: ${s.lastAction.kind} ${s.lastAction.outcome} — ${s.lastAction.message}` : '';
       const image = s.image === s.desiredImage ? s.image : `${s.image ?? 'nothing'} (wants ${s.desiredImage})`;
-      lines.push(`  ${s.name.padEnd(16)} ${image}  ${s.state}${s.health !== 'none' ? ` (${s.health})` : ''}${last}`);
+      const replicas = s.swarm ? ` ${s.swarm.replicas.running}/${s.swarm.replicas.desired} tasks${s.swarm.update ? `, update ${s.swarm.update.state}` : ''}` : '';
+      lines.push(`  ${s.name.padEnd(16)} ${image}  ${s.state}${replicas}${s.health !== 'none' ? ` (${s.health})` : ''}${last}`);
+      for (const t of s.swarm?.tasks ?? []) lines.push(`    task ${t.id} on ${t.node}: ${t.state}${t.error ? ` — ${t.error}` : ''}`);
     }
     if (e.gate) lines.push(`  gate: ${e.gate.state} (images must have passed in ${e.gate.from})`);
     if (e.lastMarker) lines.push(`  last marker: ${e.lastMarker.tests} at ${e.lastMarker.revision.slice(0, 7)} (${e.lastMarker.at}, commit ${e.lastMarker.commit.slice(0, 7)})`);

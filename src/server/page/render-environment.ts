@@ -26,7 +26,7 @@ function verified(s: ServiceView): string {
 function services(view: EnvironmentView): string {
   if (view.services.length === 0) return '<p class="none">No services yet.</p>';
   const rows = view.services
-    .map((s) => `<tr><th scope="row">${esc(s.name)}</th><td>${image(s)}</td><td>${esc(s.state)}${s.health !== 'none' ? ` (${esc(s.health)})` : ''}</td><td>${verified(s)}</td></tr>`)
+    .map((s) => `<tr><th scope="row">${esc(s.name)}</th><td>${image(s)}</td><td>${esc(s.state)}${s.health !== 'none' ? ` (${esc(s.health)})` : ''}${s.tasks ? `<br><span class="tasks">${esc(s.tasks)}</span>` : ''}</td><td>${verified(s)}</td></tr>`)
     .join('');
   return `<table class="services"><caption>Services of ${esc(view.env.name)}</caption><thead><tr><th scope="col">service</th><th scope="col">image</th><th scope="col">state</th><th scope="col">verified in</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -64,7 +64,7 @@ export function renderEnvironment(view: EnvironmentView): string {
   const errors = env.errors.length ? `<h3>Problems</h3>${list(env.errors.map((e) => `<code>${esc(e)}</code>`), 'errors')}` : '';
   return `<li class="stage" data-environment="${esc(env.name)}" data-stage="${view.stage}">
 <article aria-labelledby="${heading}" class="environment state-${esc(env.state)}">
-<h2 id="${heading}">${esc(env.name)} <span class="badge badge-${esc(env.state)}" data-state="${esc(env.state)}">${esc(env.state)}</span></h2>
+<h2 id="${heading}">${esc(env.name)}${env.target === 'swarm' ? ' <span class="target">Swarm</span>' : ''} <span class="badge badge-${esc(env.state)}" data-state="${esc(env.state)}">${esc(env.state)}</span></h2>
 <dl class="revisions"><dt>desired</dt><dd>${rev(env.revision.desired)}</dd><dt>applied</dt><dd>${rev(env.revision.applied)}</dd><dt>last good</dt><dd>${rev(env.revision.lastGood)}</dd></dl>
 ${gate(env)}
 ${services(view)}

@@ -18,6 +18,8 @@ export interface ServiceView {
   wanted: string | null;
   state: string;
   health: string;
+  /** Swarm services: tasks running of those wanted, and on which nodes. */
+  tasks?: string;
   /** Environments whose latest marker passed with the image that runs (or else the wanted one). */
   verifiedIn: string[];
 }
@@ -65,7 +67,9 @@ export function pipelineView(status: PageStatus): EnvironmentView[] {
     stage,
     services: env.services.map((s) => {
       const wanted = s.desiredImage !== s.image ? s.desiredImage : null;
-      return { name: s.name, image: s.image, wanted, state: s.state, health: s.health, verifiedIn: passing.get(s.image ?? s.desiredImage) ?? [] };
+      const nodes = [...new Set(s.swarm?.tasks.filter((t) => t.state === 'running').map((t) => t.node) ?? [])];
+      const tasks = s.swarm ? `${s.swarm.replicas.running}/${s.swarm.replicas.desired} tasks${nodes.length ? ` on ${nodes.join(', ')}` : ''}` : undefined;
+      return { name: s.name, image: s.image, wanted, state: s.state, health: s.health, ...(tasks ? { tasks } : {}), verifiedIn: passing.get(s.image ?? s.desiredImage) ?? [] };
     }),
   }));
 }
