@@ -74,9 +74,11 @@ function environmentYaml(env: string, port: number): string {
     '    retries: 20',
     '    delay: 500ms',
     '  - name: web answers by name on the overlay',
-    `    container: { image: "busybox:1.35", command: ["sh", "-c", "(printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n'; sleep 1) | nc web 8080 | grep version"] }`,
-    // The overlay's DNS learns new tasks a moment after they run (gossip; 11 s once under load): retried as a user would.
-    '    retries: 20',
+    `    container: { image: "busybox:1.35", command: ["sh", "-c", "(printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n'; sleep 1) | nc -w 3 web 8080 | grep version"] }`,
+    // The overlay's DNS learns new tasks a moment after they run (gossip; 11 s once under load): retried as a user would,
+    // each attempt bounded (a container test may otherwise run for 5 minutes).
+    '    timeout: 10s',
+    '    retries: 15',
     '    delay: 1s',
     '  - name: web serves its page file',
     '    exec: { service: web, command: ["test", "-f", "/www/index.html"] }',
