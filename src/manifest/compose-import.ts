@@ -98,13 +98,16 @@ export async function importCompose(input: ImportInput, validators: SchemaValida
   for (const [rawName, value] of Object.entries(compose.services)) {
     const name = slug(rawName);
     if (!isObj(value)) continue;
-    if (value.image === undefined && value.build !== undefined) {
+    if (value.image === undefined && value.build !== undefined && value.extends === undefined) {
       dropped.push({ service: rawName, field: 'build', reason: 'build-only service: stagecoach does not build images; build and push it in CI, then add image' });
       continue;
     }
     const service: Obj = { apiVersion: 'stagecoach/v1', kind: 'Service', name };
     for (const [field, v] of Object.entries(value)) if (!field.startsWith('x-')) service[field] = v;
     if (service.environment !== undefined) service.environment = secureEnvironment(name, service.environment, secret, secrets);
+    // extends without file names a service of this compose file, which becomes a manifest under its slug.
+    if (typeof service.extends === 'string') service.extends = slug(service.extends);
+    else if (isObj(service.extends) && service.extends.file === undefined && typeof service.extends.service === 'string') service.extends = { ...service.extends, service: slug(service.extends.service) };
     for (const p of Array.isArray(value.profiles) ? value.profiles : []) profiles.add(String(p));
     services[name] = service;
   }
@@ -117,6 +120,7 @@ export async function importCompose(input: ImportInput, validators: SchemaValida
     for (const source of relativeSources(s)) await copy(source);
     const envFiles = s.env_file === undefined ? [] : Array.isArray(s.env_file) ? s.env_file : [s.env_file];
     for (const f of envFiles) await copy(typeof f === 'string' ? f : String((f as Obj).path));
+    if (isObj(s.extends) && typeof s.extends.file === 'string') await copy(s.extends.file);
   }
   for (const c of Object.values(isObj(environment.configs) ? environment.configs : {})) if (isObj(c) && typeof c.file === 'string') await copy(c.file);
   if (profiles.size) dropped.push({ field: 'profiles', reason: `services with profiles (${[...profiles].sort().join(', ')}) deploy only once environment.yaml lists them under profiles` });

@@ -51,12 +51,13 @@ function pathOf(ancestors: readonly unknown[], node: unknown): (string | number)
 }
 
 /**
- * Interpolates every string value (not keys) of a Service document in place,
+ * Interpolates every string value (not keys) of a Service document (or a compose file) in place,
  * before aliases and merge keys are expanded and before schema validation.
  */
 export function interpolateDocument(doc: Document, file: string, scope: VariableScope, position: Position): Problem[] {
   const problems: Problem[] = [];
-  if (!isMap(doc.contents) || doc.get('kind') !== 'Service') return problems;
+  // A compose file that a Service extends (a mapping with services) is interpolated the same way.
+  if (!isMap(doc.contents) || (doc.get('kind') !== 'Service' && !isMap(doc.get('services')))) return problems;
   visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return undefined;

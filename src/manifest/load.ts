@@ -20,6 +20,7 @@ import { imageProblem } from './normalize-service.js';
 import { interpolateDocument } from './interpolate-document.js';
 import { environmentPreview, readVariables } from './variables.js';
 import { dataFiles, readBoundFiles, readConfigs } from './read-repo-files.js';
+import { resolveExtends } from './extends.js';
 
 export const environmentsDir = 'environments';
 
@@ -181,8 +182,9 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
     else problems.push(read.problem);
   }
   const variables = await readVariables(files, folder, environmentPreview(texts), problems);
+  const parse = (file: string, text: string) => parseYamlFile(file, text, { transform: (doc, position) => interpolateDocument(doc, file, variables.scope, position) });
   for (const [file, text] of texts) {
-    const parsed = parseYamlFile(file, text, { transform: (doc, position) => interpolateDocument(doc, file, variables.scope, position) });
+    const parsed = parse(file, text);
     problems.push(...parsed.problems);
     if (parsed.documents.length === 0 && parsed.problems.length === 0) {
       problems.push({ file, message: 'is empty: expected at least one manifest (kind: Environment or Service)' });
@@ -196,6 +198,7 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
     const kept = problems.filter((p) => !data.has(p.file));
     problems.splice(0, problems.length, ...kept);
   }
+  documents.splice(0, documents.length, ...(await resolveExtends(documents, { files, parse, problems })));
   const { environments, services: rawServices, environmentDocs, invalidServices } = classify(documents, validators, problems);
   const env = checkEnvironment(name, folder, environments, environmentDocs, problems);
   const envFiles = await readEnvFiles(rawServices, files, problems);

@@ -12,8 +12,11 @@ export interface ParsedDocument {
   value: unknown;
   /** The transform (interpolation) reported problems: the value is not fit to validate. */
   transformFailed?: boolean;
-  /** Line and column of the node at a path (or of the deepest ancestor that exists). */
-  locate(path: readonly (string | number)[], at?: 'key' | 'value'): { line: number; column: number };
+  /**
+   * Line and column of the node at a path (or of the deepest ancestor that exists). A service merged
+   * from an `extends` base also names the file when the field was written there.
+   */
+  locate(path: readonly (string | number)[], at?: 'key' | 'value'): { line: number; column: number; file?: string };
 }
 
 export interface ParseOptions {

@@ -2,6 +2,7 @@ import type { RepoFiles } from './files.js';
 import type { ParsedDocument } from './parse.js';
 import type { Problem } from './problem.js';
 import { describeValue, toPointer } from './problem.js';
+import { extendedFiles } from './extends.js';
 import type { RepoFileRead } from './service-files.js';
 import { relativeBindSources, repoPath } from './service-files.js';
 
@@ -66,6 +67,8 @@ export function dataFiles(documents: readonly ParsedDocument[]): Set<string> {
       }
     }
   }
+  // A compose file that services extend is read by the extends resolver, not as manifests.
+  for (const file of extendedFiles(documents)) named.add(file);
   // A file that holds a manifest stays one, even if a service also mounts it.
   for (const doc of documents) {
     const kind = (doc.value as { kind?: unknown } | null)?.kind;

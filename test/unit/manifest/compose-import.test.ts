@@ -87,3 +87,18 @@ describe('import-compose on fixtures shaped like real projects', () => {
     expect(reasons).toContain('site: build: build-only service');
   });
 });
+
+describe('import-compose with extends', () => {
+  it('carries extends: a service of the same file by its manifest name, a common file copied beside the manifests', async () => {
+    const common = 'services:\n  app:\n    image: busybox:1.35\n    environment: { TZ: utc }\n';
+    const text = 'services:\n  Base_Svc:\n    image: busybox:1.35\n    user: nobody\n  web:\n    extends: Base_Svc\n  worker:\n    extends: { file: common.yml, service: app }\n    command: ["sleep", "1"]\n';
+    const result = await importCompose({ file: 'compose.yml', text, env: 'imp', readRelative: async (rel) => (rel === 'common.yml' ? common : undefined) }, validators);
+    expect(result.dropped).toEqual([]);
+    expect(result.files['environments/imp/common.yml']).toBe(common);
+    const load = await loadRepo(memoryRepo(result.files), validators);
+    expect(load.problems.map(formatProblem)).toEqual([]);
+    const services = load.environments[0]!.loaded!.services;
+    expect(services.find((s) => s.name === 'web')!.spec.options?.user).toBe('nobody');
+    expect(services.find((s) => s.name === 'worker')!.spec.environment).toEqual({ TZ: 'utc' });
+  });
+});
