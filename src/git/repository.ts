@@ -175,6 +175,11 @@ export class GitRepository implements GitReader, GitWriter {
     return this.git().raw(['cat-file', 'blob', id]).catch((error: unknown) => Promise.reject(gitError('cat-file', `${id} in ${this.dir}`, error)));
   }
 
+  /** A blob byte for byte (`raw` decodes as UTF-8, which would mangle a binary file copied into a container). */
+  async readBlobBytes(id: string): Promise<Buffer> {
+    return this.git().binaryCatFile(['blob', id]).catch((error: unknown) => Promise.reject(gitError('cat-file', `${id} in ${this.dir}`, error)));
+  }
+
   async log(query: LogQuery): Promise<LogEntry[]> {
     const range = query.since ? `${query.since}..${query.revision}` : query.revision;
     const args = ['log', `--format=${logFormat}`, ...(query.limit ? [`-n${query.limit}`] : []), ...(query.reverse ? ['--reverse'] : []), range, '--', ...query.paths];

@@ -1,11 +1,13 @@
 import path from 'node:path';
-import type { ReadResult, RepoFiles } from '../manifest/files.js';
-import { maxFileBytes, tooLarge } from '../manifest/files.js';
+import type { BytesResult, RepoFiles } from '../manifest/files.js';
+import { asText, maxFileBytes, tooLarge } from '../manifest/files.js';
 
 /** What treeFiles needs from a repository: the tree listing and blobs. */
 export interface TreeSource {
   listTree(revision: string): Promise<{ mode: string; id: string; size: number; path: string }[]>;
   readBlob(id: string): Promise<string>;
+  /** The blob's bytes (files copied into containers); absent: the text as UTF-8. */
+  readBlobBytes?(id: string): Promise<Buffer>;
 }
 
 const manifestPattern = /\.ya?ml$/i;
@@ -19,7 +21,7 @@ const linkMode = '120000';
 export function treeFiles(source: TreeSource, revision: string): RepoFiles {
   let listing: Promise<Map<string, { mode: string; id: string; size: number }>> | undefined;
   const entries = () => (listing ??= source.listTree(revision).then((all) => new Map(all.map((e) => [e.path, e]))));
-  const resolveLink = async (file: string, depth = 0): Promise<ReadResult> => {
+  const resolveLink = async (file: string, depth = 0): Promise<BytesResult> => {
     const all = await entries();
     const entry = all.get(file);
     if (!entry) return { ok: false, problem: { file, message: 'does not exist' } };
@@ -30,7 +32,7 @@ export function treeFiles(source: TreeSource, revision: string): RepoFiles {
     }
     if (!entry.mode.startsWith('100')) return { ok: false, problem: { file, message: 'is not a regular file' } };
     if (entry.size > maxFileBytes) return { ok: false, problem: tooLarge(file, entry.size) };
-    return { ok: true, text: await source.readBlob(entry.id) };
+    return { ok: true, bytes: source.readBlobBytes ? await source.readBlobBytes(entry.id) : Buffer.from(await source.readBlob(entry.id), 'utf8') };
   };
   return {
     async listDirs(dir) {
@@ -46,6 +48,7 @@ export function treeFiles(source: TreeSource, revision: string): RepoFiles {
     async listManifests(dir) {
       return [...(await entries()).keys()].filter((p) => p.startsWith(`${dir}/`) && manifestPattern.test(p)).sort();
     },
-    read: (file) => resolveLink(file),
+    read: (file) => asText(resolveLink(file)),
+    readBytes: (file) => resolveLink(file),
   };
 }

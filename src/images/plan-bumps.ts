@@ -74,6 +74,7 @@ function overlay(files: RepoFiles, changes: Readonly<Record<string, string>>): R
     listDirs: (dir) => files.listDirs(dir),
     listManifests: (dir) => files.listManifests(dir),
     read: async (file): Promise<ReadResult> => (file in changes ? { ok: true, text: changes[file]! } : files.read(file)),
+    ...(files.readBytes ? { readBytes: async (file: string) => (file in changes ? { ok: true as const, bytes: Buffer.from(changes[file]!, 'utf8') } : files.readBytes!(file)) } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { formatBytes } from './size.js';
 export const maxFileBytes = 1024 * 1024;
 
 export type ReadResult = { ok: true; text: string } | { ok: false; problem: Problem };
+export type BytesResult = { ok: true; bytes: Buffer } | { ok: false; problem: Problem };
 
 /**
  * The config repo as the loader sees it: repo-relative POSIX paths in, text out.
@@ -19,6 +20,11 @@ export interface RepoFiles {
   listManifests(dir: string): Promise<string[]>;
   /** Reads a file, refusing one above maxFileBytes or one that leaves the repo through a link. */
   read(file: string): Promise<ReadResult>;
+  /**
+   * The same, as bytes: files copied into containers (a binary keystore, a font) arrive byte for byte.
+   * Absent: the text, encoded as UTF-8 (a source that only holds text).
+   */
+  readBytes?(file: string): Promise<BytesResult>;
   /** Where a folder leads when a link takes it out of the repo (it is then never listed or walked); undefined when it stays inside. */
   leavesRepo?(dir: string): Promise<string | undefined>;
 }
@@ -68,33 +74,35 @@ export function diskRepo(root: string): RepoFiles {
       await walk(dir);
       return found.sort();
     },
-    async read(file) {
-      const full = abs(file);
-      try {
-        let real = full;
-        if (!regularInside.has(file)) {
-          const [resolved, base] = await Promise.all([realpath(full), rootReal]);
-          if (resolved !== base && !resolved.startsWith(base + path.sep)) {
-            return { ok: false, problem: { file, message: `is a link that leaves the config repo (to ${resolved})` } };
-          }
-          real = resolved;
-        }
-        const info = await stat(real);
-        if (!info.isFile()) return { ok: false, problem: { file, message: 'is not a regular file' } };
-        if (info.size > maxFileBytes) return { ok: false, problem: tooLarge(file, info.size) };
-        return { ok: true, text: await readFile(real, 'utf8') };
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        const exists = await lstat(full).then(() => true, () => false);
-        const message = code === 'ENOENT' && !exists ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
-        return { ok: false, problem: { file, message } };
-      }
-    },
+    read: (file) => asText(readBytes(file)),
+    readBytes,
   };
+  async function readBytes(file: string): Promise<BytesResult> {
+    const full = abs(file);
+    try {
+      let real = full;
+      if (!regularInside.has(file)) {
+        const [resolved, base] = await Promise.all([realpath(full), rootReal]);
+        if (resolved !== base && !resolved.startsWith(base + path.sep)) {
+          return { ok: false, problem: { file, message: `is a link that leaves the config repo (to ${resolved})` } };
+        }
+        real = resolved;
+      }
+      const info = await stat(real);
+      if (!info.isFile()) return { ok: false, problem: { file, message: 'is not a regular file' } };
+      if (info.size > maxFileBytes) return { ok: false, problem: tooLarge(file, info.size) };
+      return { ok: true, bytes: await readFile(real) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const exists = await lstat(full).then(() => true, () => false);
+      const message = code === 'ENOENT' && !exists ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+      return { ok: false, problem: { file, message } };
+    }
+  }
 }
 
-/** RepoFiles over an in-memory map of path → text (tests, and revisions read from git objects). */
-export function memoryRepo(files: Record<string, string>): RepoFiles {
+/** RepoFiles over an in-memory map of path → text or bytes (tests, imports). */
+export function memoryRepo(files: Record<string, string | Buffer>): RepoFiles {
   const paths = Object.keys(files).sort();
   return {
     async listDirs(dir) {
@@ -110,12 +118,20 @@ export function memoryRepo(files: Record<string, string>): RepoFiles {
     async listManifests(dir) {
       return paths.filter((p) => p.startsWith(`${dir}/`) && manifestPattern.test(p));
     },
-    async read(file) {
-      const text = files[file];
-      if (text === undefined) return { ok: false, problem: { file, message: 'does not exist' } };
-      const bytes = Buffer.byteLength(text);
-      if (bytes > maxFileBytes) return { ok: false, problem: tooLarge(file, bytes) };
-      return { ok: true, text };
-    },
+    read: (file) => asText(readBytes(file)),
+    readBytes,
   };
+  async function readBytes(file: string): Promise<BytesResult> {
+    const content = files[file];
+    if (content === undefined) return { ok: false, problem: { file, message: 'does not exist' } };
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+    if (bytes.length > maxFileBytes) return { ok: false, problem: tooLarge(file, bytes.length) };
+    return { ok: true, bytes };
+  }
+}
+
+/** A byte read as text (manifests, env files): UTF-8. */
+export async function asText(pending: Promise<BytesResult>): Promise<ReadResult> {
+  const read = await pending;
+  return read.ok ? { ok: true, text: read.bytes.toString('utf8') } : read;
 }

@@ -1,4 +1,4 @@
-import type { RepoFiles } from './files.js';
+import type { BytesResult, RepoFiles } from './files.js';
 import type { ParsedDocument } from './parse.js';
 import type { Problem } from './problem.js';
 import { describeValue, toPointer } from './problem.js';
@@ -6,14 +6,21 @@ import { extendedFiles } from './extends.js';
 import type { RepoFileRead } from './service-files.js';
 import { relativeBindSources, repoPath } from './service-files.js';
 
+/** A file copied into a container, byte for byte where the source can (a binary file stays binary). */
+async function readBytes(files: RepoFiles, file: string): Promise<BytesResult> {
+  if (files.readBytes) return files.readBytes(file);
+  const read = await files.read(file);
+  return read.ok ? { ok: true, bytes: Buffer.from(read.text, 'utf8') } : read;
+}
+
 /** Reads every repo file the services bind by a relative path (normalize is synchronous, reading is not). */
 export async function readBoundFiles(services: { doc: ParsedDocument; raw: { volumes?: unknown[] } }[], files: RepoFiles): Promise<Map<string, RepoFileRead>> {
   const reads = new Map<string, RepoFileRead>();
   for (const { doc, raw } of services) {
     for (const source of relativeBindSources(raw.volumes, doc.file)) {
       if (reads.has(source)) continue;
-      const read = await files.read(source);
-      reads.set(source, read.ok ? { ok: true, text: read.text } : { ok: false, message: read.problem.message === 'is not a regular file' ? 'is a directory, not a file' : read.problem.message });
+      const read = await readBytes(files, source);
+      reads.set(source, read.ok ? { ok: true, bytes: read.bytes } : { ok: false, message: read.problem.message === 'is not a regular file' ? 'is a directory, not a file' : read.problem.message });
     }
   }
   return reads;
@@ -25,9 +32,9 @@ export async function readConfigs(
   raw: Record<string, { file?: string; content?: string }> | undefined,
   files: RepoFiles,
   problems: Problem[],
-): Promise<Record<string, { content: string }> | undefined> {
+): Promise<Record<string, { content: Buffer }> | undefined> {
   if (!raw) return undefined;
-  const out: Record<string, { content: string }> = {};
+  const out: Record<string, { content: Buffer }> = {};
   for (const [name, def] of Object.entries(raw)) {
     const where = ['configs', name];
     const report = (message: string) => problems.push({ file: doc.file, ...doc.locate(where), path: toPointer(where), message });
@@ -36,7 +43,7 @@ export async function readConfigs(
       continue;
     }
     if (def.content !== undefined) {
-      out[name] = { content: def.content };
+      out[name] = { content: Buffer.from(def.content, 'utf8') };
       continue;
     }
     const resolved = repoPath(doc.file, def.file!);
@@ -44,9 +51,9 @@ export async function readConfigs(
       report(`file must be inside the config repo (got ${describeValue(def.file)})`);
       continue;
     }
-    const read = await files.read(resolved);
+    const read = await readBytes(files, resolved);
     if (!read.ok) report(`names ${resolved}, which ${read.problem.message}`);
-    else out[name] = { content: read.text };
+    else out[name] = { content: read.bytes };
   }
   return out;
 }

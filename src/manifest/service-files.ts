@@ -8,10 +8,11 @@ import type { EnvironmentManifest, FileMount } from './types.js';
 export type RawFileRef = string | { source: string; target?: string; mode?: number | string; uid?: string | number; gid?: string | number };
 
 /** What a repo read gave: the text, or why it cannot be a file in a container. */
-export type RepoFileRead = { ok: true; text: string } | { ok: false; message: string };
+export type RepoFileRead = { ok: true; bytes: Buffer } | { ok: false; message: string };
 
-export function sha256(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+/** Over the bytes (the same as over the text for a UTF-8 file, so hashes of text files did not change). */
+export function sha256(content: string | Buffer): string {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}`;
 }
 
 /** A path relative to the manifest's folder, as a repo path; undefined when it leaves the repo. */
@@ -36,7 +37,7 @@ export interface FilesContext {
   repoFiles: ReadonlyMap<string, RepoFileRead>;
   report: Report;
   /** Contents by target, collected for apply (never hashed as text, never in labels). */
-  contents: Record<string, string>;
+  contents: Record<string, Buffer>;
 }
 
 /** A relative bind of a file in the config repo: copied into the container at create. */
@@ -54,8 +55,8 @@ export function repoBind(source: string, target: string, readOnly: boolean, wher
     );
     return undefined;
   }
-  ctx.contents[target] = read.text;
-  return { target, mode: readOnly ? 0o444 : 0o644, from: resolved, sha256: sha256(read.text) };
+  ctx.contents[target] = read.bytes;
+  return { target, mode: readOnly ? 0o444 : 0o644, from: resolved, sha256: sha256(read.bytes) };
 }
 
 /** Compose configs: environment-level definitions (file in the repo, or inline content), copied in at create. */

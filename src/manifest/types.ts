@@ -224,7 +224,7 @@ export interface ServiceManifest {
   /** Things plan tells the reader (e.g. that the daemon does not build). */
   notes?: string[];
   /** Contents of repo files and configs by target path (secrets are resolved at create). */
-  fileContents?: Record<string, string>;
+  fileContents?: Record<string, Buffer>;
   /** Compose profiles; the service deploys only when the environment activates one. Empty: always. */
   profiles?: string[];
   /** `edge:`; default tcp. Used only when a fixed host port is published. */
@@ -269,7 +269,7 @@ export interface EnvironmentManifest {
   /** Compose profiles active in this environment. */
   profiles?: string[];
   /** Configs defined at environment level, with their content. */
-  configs?: Record<string, { content: string }>;
+  configs?: Record<string, { content: Buffer }>;
   /** Networks defined at environment level (besides the default one). */
   networks?: Record<string, NetworkDefinition>;
   /** Volumes defined at environment level: external ones are joined by their own name. */

@@ -26,7 +26,7 @@ function containerFiles(env: LoadedEnvironment, service: ServiceManifest, secret
   const resolved = resolveEnvironment(wanted, secrets, `${env.name}/${service.name}`);
   return files.map((f) => ({
     path: f.target,
-    content: f.secret ? resolved[f.target]! : (service.fileContents?.[f.target] ?? ''),
+    content: f.secret ? resolved[f.target]! : (service.fileContents?.[f.target] ?? Buffer.alloc(0)),
     mode: f.mode,
     ...(f.uid === undefined ? {} : { uid: f.uid }),
     ...(f.gid === undefined ? {} : { gid: f.gid }),

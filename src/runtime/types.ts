@@ -87,7 +87,8 @@ export interface CreateContainer {
   /** DNS names on the network (the service name). */
   aliases: string[];
   /** Files written into the container after create and before start (repo files, configs, secrets): never logged. */
-  files?: { path: string; content: string; mode: number; uid?: number; gid?: number }[];
+  /** Content as bytes (repo files and configs arrive byte for byte) or text (secrets). */
+  files?: { path: string; content: string | Buffer; mode: number; uid?: number; gid?: number }[];
   /** Networks joined besides the main one, connected after create and before start. */
   extraNetworks?: { name: string; aliases: string[]; ipv4Address?: string }[];
   /** Further container options (user, tmpfs, ulimits, logging, …), each only when set. */

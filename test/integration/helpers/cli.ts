@@ -44,7 +44,7 @@ export class ConfigRepo {
     return repo;
   }
 
-  async write(file: string, text: string): Promise<void> {
+  async write(file: string, text: string | Buffer): Promise<void> {
     const full = path.join(this.dir, 'environments', this.env, file);
     await mkdir(path.dirname(full), { recursive: true });
     await writeFile(full, text);

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GitError } from '../../../src/errors.js';
 import { GitRepository } from '../../../src/git/repository.js';
-import { bareRemote, git, removeTemps, subjects, tempDir } from '../promotion/support.js';
+import { bareRemote, cloneOf, git, removeTemps, subjects, tempDir } from '../promotion/support.js';
 
 afterAll(removeTemps);
 
@@ -38,6 +38,20 @@ describe('GitRepository: reading from git objects', () => {
     expect(await files.listManifests('environments/alpha')).toEqual(['environments/alpha/web.yaml']);
     expect(await files.read('environments/beta/web.yaml')).toEqual({ ok: true, text: 'image: app:1\n' });
     expect(await files.read('environments/beta/nope.yaml')).toEqual({ ok: false, problem: { file: 'environments/beta/nope.yaml', message: 'does not exist' } });
+  });
+
+  it('reads a binary blob byte for byte (a file copied into a container), text files as UTF-8', async () => {
+    const remote = await bareRemote(seed);
+    const person = await cloneOf(remote);
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, ...Array.from({ length: 256 }, (_, i) => i)]);
+    await writeFile(path.join(person, 'environments/alpha/logo.bin'), binary);
+    await git(person, ['add', '.']);
+    await git(person, ['commit', '-qm', 'binary']);
+    await git(person, ['push', '-q', 'origin', 'main']);
+    const repo = await daemonClone(remote);
+    const files = repo.files(await repo.fetch());
+    expect(await files.readBytes!('environments/alpha/logo.bin')).toEqual({ ok: true, bytes: binary });
+    expect(await files.readBytes!('environments/beta/web.yaml')).toEqual({ ok: true, bytes: Buffer.from('image: app:1\n') });
   });
 
   it('an unreachable remote is a transient GitError naming the operation and the remote', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,5 +57,23 @@ describe('config repo on disk', () => {
     await writeFile(path.join(root, 'environments/testing/backend/api.yml'), serviceYaml('api'));
     const result = await loadRepo(diskRepo(root), validators);
     expect(result.environments[0]!.loaded!.services.map((s) => s.file)).toEqual(['environments/testing/backend/api.yml']);
+  });
+});
+
+describe('binary files copied into containers', () => {
+  const binary = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, ...Array.from({ length: 256 }, (_, i) => i)]);
+
+  it('a relative bind and a config file keep every byte; the spec hash is over the bytes', async () => {
+    await writeFile(path.join(root, 'environments/testing/environment.yaml'), envYaml('testing', 'configs:\n  blob: { file: blob.bin }\n'));
+    await writeFile(path.join(root, 'environments/testing/blob.bin'), binary);
+    await writeFile(path.join(root, 'environments/testing/logo.bin'), binary);
+    await writeFile(path.join(root, 'environments/testing/web.yaml'), serviceYaml('web', 'volumes: ["./logo.bin:/assets/logo.bin:ro"]\nconfigs: [{ source: blob, target: /etc/blob.bin }]\n'));
+    const result = await loadRepo(diskRepo(root), validators);
+    expect(result.problems.map(formatProblem)).toEqual([]);
+    const web = result.environments[0]!.loaded!.services[0]!;
+    expect(web.fileContents?.['/assets/logo.bin']).toEqual(binary);
+    expect(web.fileContents?.['/etc/blob.bin']).toEqual(binary);
+    const digest = `sha256:${createHash('sha256').update(binary).digest('hex')}`;
+    expect(web.spec.files?.map((f) => f.sha256)).toEqual([digest, digest]);
   });
 });
