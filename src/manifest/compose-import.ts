@@ -92,7 +92,24 @@ export async function importCompose(input: ImportInput, validators: SchemaValida
     environment.volumes = Object.fromEntries(Object.entries(compose.volumes).filter(([, v]) => isObj(v) && v.external).map(([k, v]) => [k, { external: true, ...(isObj(v) && typeof v.name === 'string' ? { name: v.name } : {}) }]));
     if (Object.keys(environment.volumes as Obj).length === 0) delete environment.volumes;
   }
-  if (isObj(compose.secrets)) for (const name of Object.keys(compose.secrets)) secrets.add(name);
+  // Top-level secrets: where each value comes from, on the daemon host. A file: in the project is not
+  // carried into git; the secret is listed to provide on the daemon host and declared external.
+  if (isObj(compose.secrets)) {
+    const sources: Obj = {};
+    for (const [name, def] of Object.entries(compose.secrets)) {
+      const d = isObj(def) ? def : {};
+      if (typeof d.environment === 'string') {
+        sources[name] = { environment: d.environment };
+        secrets.add(d.environment);
+        continue;
+      }
+      const hostName = d.external && typeof d.name === 'string' ? d.name : name;
+      sources[name] = { external: true, ...(hostName === name ? {} : { name: hostName }) };
+      secrets.add(hostName);
+      if (typeof d.file === 'string') dropped.push({ field: `secrets.${name}.file`, reason: `not carried: secrets never live in git; provide ${name} on the daemon host (declared external: true)` });
+    }
+    environment.secrets = sources;
+  }
   const profiles = new Set<string>();
   const services: Record<string, Obj> = {};
   for (const [rawName, value] of Object.entries(compose.services)) {

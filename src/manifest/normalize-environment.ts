@@ -1,4 +1,6 @@
 import { regexProblem } from '../policy/regex.js';
+import { isSecretName, secretNameHint } from '../policy/secret-name.js';
+import { describeValue } from './problem.js';
 import { parseDuration } from './duration.js';
 import { defaultSecretNames, splitCommand } from './normalize-service.js';
 import type { Report } from './normalize-service.js';
@@ -28,6 +30,46 @@ export interface RawEnvironment {
   profiles?: string[];
   volumes?: Record<string, { external?: boolean; name?: string } | null>;
   networks?: Record<string, RawNetwork | null>;
+  secrets?: Record<string, RawSecret>;
+}
+
+interface RawSecret {
+  external?: boolean;
+  name?: string;
+  environment?: string;
+  file?: string;
+}
+
+/**
+ * compose top-level secrets → the daemon host's secret each one is read from. Values never come
+ * from git: a `file:` in the repo is refused with the reason, as is a definition that names no source.
+ */
+function normalizeSecretSources(raw: Record<string, RawSecret> | undefined, report: Report): Record<string, { hostName: string }> | undefined {
+  if (!raw) return undefined;
+  const out: Record<string, { hostName: string }> = {};
+  for (const [key, def] of Object.entries(raw)) {
+    const where = ['secrets', key];
+    if (def.file !== undefined) {
+      report([...where, 'file'], `is refused: secrets never live in git, where everyone who can read the config repo reads them (got ${describeValue(def.file)}); provide ${key} on the daemon host (a file ${key} in STAGECOACH_SECRETS_DIR, or STAGECOACH_SECRET_<NAME>) and write external: true`, 'key');
+      continue;
+    }
+    const sources = [def.external === true ? 'external' : undefined, def.environment === undefined ? undefined : 'environment'].filter(Boolean);
+    if (sources.length !== 1) {
+      report(where, sources.length ? 'takes external: true or environment: VAR, not both' : `must say where its value comes from on the daemon host: external: true (the secret ${key}, or name:) or environment: VAR`);
+      continue;
+    }
+    if (def.name !== undefined && def.external !== true) {
+      report([...where, 'name'], `applies with external: true only (got ${describeValue(def.name)})`);
+      continue;
+    }
+    const hostName = def.environment ?? def.name ?? key;
+    if (!isSecretName(hostName)) {
+      report([...where, def.environment !== undefined ? 'environment' : 'name'], `${secretNameHint} (got ${describeValue(hostName)})`);
+      continue;
+    }
+    out[key] = { hostName };
+  }
+  return out;
 }
 
 export const environmentDefaults = {
@@ -98,5 +140,6 @@ export function normalizeEnvironment(raw: RawEnvironment, file: string, report: 
       ? { volumes: Object.fromEntries(Object.entries(raw.volumes).map(([name, v]) => [name, { external: v?.external ?? false, name: v?.name ?? name }])) }
       : {}),
     ...(raw.networks ? { networks: normalizeNetworks(raw.name, raw.networks) } : {}),
+    ...(raw.secrets ? { secrets: normalizeSecretSources(raw.secrets, report)! } : {}),
   };
 }

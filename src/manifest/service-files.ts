@@ -87,7 +87,9 @@ export function normalizeSecrets(refs: RawFileRef[] | undefined, ctx: FilesConte
       return;
     }
     const target = typeof ref === 'string' || !ref.target ? `/run/secrets/${name}` : ref.target.startsWith('/') ? ref.target : `/run/secrets/${ref.target}`;
-    out.push({ target, mode: mode(typeof ref === 'string' ? undefined : ref.mode, 0o444), from: `secret:${name}`, secret: name, ...owner(ref) });
+    // The environment's secrets: may name another daemon-host secret (external name:, environment: VAR); else its own name.
+    const secret = ctx.environment?.secrets?.[name]?.hostName ?? name;
+    out.push({ target, mode: mode(typeof ref === 'string' ? undefined : ref.mode, 0o444), from: `secret:${name}`, secret, ...owner(ref) });
   });
   return out;
 }

@@ -270,6 +270,8 @@ export interface EnvironmentManifest {
   profiles?: string[];
   /** Configs defined at environment level, with their content. */
   configs?: Record<string, { content: Buffer }>;
+  /** compose top-level secrets: the daemon host's secret each one is read from (hostName); never a value. */
+  secrets?: Record<string, { hostName: string }>;
   /** Networks defined at environment level (besides the default one). */
   networks?: Record<string, NetworkDefinition>;
   /** Volumes defined at environment level: external ones are joined by their own name. */
