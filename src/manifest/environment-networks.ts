@@ -1,3 +1,4 @@
+import { shortHash, specHash } from './hash.js';
 import type { NetworkDefinition } from './types.js';
 
 export interface RawNetwork {
@@ -22,14 +23,14 @@ export function normalizeNetworks(env: string, raw: Record<string, RawNetwork | 
     const labels = Array.isArray(net?.labels)
       ? Object.fromEntries(net.labels.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])))
       : Object.fromEntries(Object.entries(net?.labels ?? {}).map(([k, v]) => [k, String(v)]));
-    out[key] = {
-      name: net?.external ? (net.name ?? key) : ownedNetworkName(env, key),
-      external: net?.external ?? false,
+    const shape = {
       internal: net?.internal ?? false,
       driverOpts: Object.fromEntries(Object.entries(net?.driver_opts ?? {}).map(([k, v]) => [k, String(v)])),
       labels,
       subnets: (net?.ipam?.config ?? []).map((c) => ({ subnet: c.subnet, ...(c.gateway ? { gateway: c.gateway } : {}), ...(c.ip_range ? { ipRange: c.ip_range } : {}) })),
     };
+    const external = net?.external ?? false;
+    out[key] = { name: external ? (net?.name ?? key) : ownedNetworkName(env, key), external, ...shape, ...(external ? {} : { digest: shortHash(specHash(shape)) }) };
   }
   return out;
 }

@@ -31,7 +31,7 @@ export function normalizeServiceNetworks(raw: RawServiceNetworks | undefined, en
       report(where, `names network "${name}", which the environment does not define (define it under networks in environment.yaml; networks here: ${known})`, Array.isArray(raw) ? 'value' : 'key');
       continue;
     }
-    const attachment: NetworkAttachment = {};
+    const attachment: NetworkAttachment = definition?.digest ? { definition: definition.digest } : {};
     if (value?.aliases?.length) attachment.aliases = [...value.aliases].sort();
     const ip = value?.ipv4_address;
     if (ip !== undefined) {

@@ -182,6 +182,8 @@ export interface NetworkDefinition {
   driverOpts: Record<string, string>;
   labels: Record<string, string>;
   subnets: { subnet: string; gateway?: string; ipRange?: string }[];
+  /** Short hash of what shapes a network stagecoach owns (internal, driver_opts, labels, ipam); absent for an external one. */
+  digest?: string;
 }
 
 /** A file copied into the container at create: from the repo, a config, or a secret resolved on the daemon host. */
@@ -202,6 +204,8 @@ export interface FileMount {
 export interface NetworkAttachment {
   aliases?: string[];
   ipv4Address?: string;
+  /** The owned network's definition digest: a changed definition changes the spec of every service that joins it. */
+  definition?: string;
 }
 
 export interface ServiceManifest {

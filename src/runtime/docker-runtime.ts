@@ -156,6 +156,11 @@ export class DockerRuntime implements ContainerRuntime {
     return nets.map((n) => n.Name).sort();
   }
 
+  async networkLabels(name: string): Promise<Record<string, string> | undefined> {
+    const [net] = await this.networksNamed(name);
+    return net && (net.Labels ?? {});
+  }
+
   async removeNetwork(name: string): Promise<void> {
     await this.maybe(`remove network ${name}`, () => this.docker.getNetwork(name).remove());
   }

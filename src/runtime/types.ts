@@ -148,6 +148,8 @@ export interface ContainerRuntime {
   removeContainer(id: string): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
   ensureNetwork(name: string, labels: Record<string, string>, options?: NetworkOptions): Promise<void>;
+  /** The labels of the network of that name; undefined when there is none. */
+  networkLabels?(name: string): Promise<Record<string, string> | undefined>;
   /** Names of the networks carrying all these labels. */
   listNetworks(labels: Record<string, string>): Promise<string[]>;
   /** Removing a missing network is not an error; one still in use is. */

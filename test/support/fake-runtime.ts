@@ -175,9 +175,19 @@ export class FakeRuntime implements ContainerRuntime {
     c.name = name;
   }
 
-  async ensureNetwork(name: string): Promise<void> {
-    if (!this.networks.has(name)) this.writes.push(`network ${name}`);
+  /** Labels each network was created with. */
+  readonly networkLabelsByName = new Map<string, Record<string, string>>();
+
+  async ensureNetwork(name: string, labels: Record<string, string> = {}): Promise<void> {
+    if (!this.networks.has(name)) {
+      this.writes.push(`network ${name}`);
+      this.networkLabelsByName.set(name, labels);
+    }
     this.networks.add(name);
+  }
+
+  async networkLabels(name: string): Promise<Record<string, string> | undefined> {
+    return this.networks.has(name) ? (this.networkLabelsByName.get(name) ?? {}) : undefined;
   }
 
   async listNetworks(): Promise<string[]> {

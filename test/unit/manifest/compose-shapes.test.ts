@@ -100,8 +100,23 @@ describe('networks', () => {
         [`${T}/web.yaml`]: serviceYaml('web', 'networks:\n  default: { aliases: [www] }\n  back: { ipv4_address: 10.9.0.5 }\n  front:\n'),
       }),
     );
-    expect(env.services[0]!.spec.networks).toEqual({ default: { aliases: ['www'] }, back: { ipv4Address: '10.9.0.5' }, front: {} });
+    const digest = (key: string) => env.environment.networks![key]!.digest;
+    expect(env.services[0]!.spec.networks).toEqual({ default: { aliases: ['www'] }, back: { ipv4Address: '10.9.0.5', definition: digest('back') }, front: { definition: digest('front') } });
     expect(env.environment.networks!.back!.name).toBe('stagecoach-testing-back');
+  });
+
+  it.each([
+    ['internal', 'internal: true'],
+    ['driver_opts', 'driver_opts: { com.docker.network.bridge.enable_icc: "false" }'],
+    ['labels', 'labels: { team: shop }'],
+    ['ipam', 'ipam: { config: [{ subnet: 10.7.0.0/24 }] }'],
+  ])('a changed %s of a network changes the spec of the services joining it (plan shows a replace)', async (_field, change) => {
+    const load = (def: string) =>
+      loadOne(repoWith({ [`${T}/environment.yaml`]: envWith(`networks:\n  back: {${def}}\n`), [`${T}/web.yaml`]: serviceYaml('web', 'networks: [back]\n'), [`${T}/db.yaml`]: serviceYaml('db') }));
+    const [before, after] = await Promise.all([load(''), load(` ${change} `)]);
+    const hash = (e: typeof before, name: string) => e.services.find((s) => s.name === name)!.specHash;
+    expect(hash(after, 'web')).not.toBe(hash(before, 'web'));
+    expect(hash(after, 'db')).toBe(hash(before, 'db'));
   });
 
   it.each([
