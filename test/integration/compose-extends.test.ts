@@ -14,6 +14,10 @@ let repo: ConfigRepo;
 /** Bytes that are not UTF-8 (a lone 0xff, a broken sequence, NUL) and every byte value. */
 const binary = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, ...Array.from({ length: 256 }, (_, i) => i), 0x0a, 0x0d]);
 const digest = createHash('sha256').update(binary).digest('hex');
+// Environment-level secrets name the daemon host's secret each service secret is read from.
+const apiKey = `key-${Math.random().toString(36).slice(2)}`;
+const tls = `tls-${Math.random().toString(36).slice(2)}`;
+const hostSecrets = { STAGECOACH_SECRET_SHOP_API_KEY: apiKey, STAGECOACH_SECRET_SHOP_TLS: tls };
 
 const common = `x-quiet: &quiet
   init: true
@@ -43,6 +47,7 @@ environment: { PORT: "8080" }
 labels: { tier: web }
 expose: ["4000"]
 configs: [{ source: blob, target: /etc/app/blob.bin }]
+secrets: [api_key, { source: tls, target: tls.pem }]
 `;
 
 async function exec(cmd: string[]): Promise<string> {
@@ -65,13 +70,13 @@ async function archived(path: string): Promise<Buffer> {
 beforeAll(async () => {
   docker = await requireDocker();
   await requireImage(docker);
-  repo = await ConfigRepo.create(env, 'configs:\n  blob: { file: blob.bin }\n');
+  repo = await ConfigRepo.create(env, 'configs:\n  blob: { file: blob.bin }\nsecrets:\n  api_key: { external: true, name: shop_api_key }\n  tls: { environment: SHOP_TLS }\n');
   await repo.write('.env', `BASE_IMAGE=${BASE_IMAGE}\n`);
   await repo.write('blob.bin', binary);
   await repo.write('../../shared/logo.bin', binary);
   await repo.write('../../shared/common.yml', common);
   await repo.write('web.yaml', web);
-  const applied = await repo.run('apply');
+  const applied = await repo.run('apply', [], hostSecrets);
   expect(applied.stderr + applied.stdout).toContain(`${env}: converged`);
 }, 120_000);
 
@@ -109,6 +114,17 @@ describe('binary repo files arrive byte for byte', () => {
   ])('%s: sha256sum in the container and the archive API match the repo bytes', async (_name, path) => {
     expect((await exec(['sha256sum', path])).split(/\s+/)[0]).toBe(digest);
     expect(await archived(path)).toEqual(binary);
+  });
+});
+
+describe('environment-level secrets', () => {
+  it.each([
+    ['external with name: reads the daemon host secret shop_api_key', '/run/secrets/api_key', apiKey],
+    ['environment: SHOP_TLS reads the daemon host secret SHOP_TLS', '/run/secrets/tls.pem', tls],
+  ])('%s', async (_name, path, value) => {
+    expect(await exec(['cat', path])).toBe(value);
+    const info = await docker.getContainer(`${env}-web`).inspect();
+    expect(JSON.stringify([info.Config.Labels, info.Config.Env])).not.toContain(value);
   });
 });
 

@@ -92,3 +92,31 @@ describe('compose networks on a real engine', () => {
     expect(names).toEqual(expect.arrayContaining([`stagecoach-${env}`, `stagecoach-${env}-back`, externalNet]));
   });
 });
+
+describe('a network definition changed in git', () => {
+  const envDoc = (networks: string) => `apiVersion: stagecoach/v1\nkind: Environment\nname: ${env}\nnetworks:\n${networks}  shared:\n    external: true\n    name: ${externalNet}\n`;
+  const back = (extra = '') => `  back:\n    ipam:\n      config: [{ subnet: ${subnet} }]\n${extra}`;
+
+  it('plans a replace of the services joining it, then refuses before touching anything, naming the manual steps', async () => {
+    const before = await docker.getContainer(`${env}-api`).inspect();
+    await repo.write('environment.yaml', envDoc(back('    labels: { tier: back }\n')));
+    const planned = await repo.run('plan');
+    expect(planned.stdout).toMatch(/replace[^\n]*api[\s\S]*networks/);
+    const applied = await repo.run('apply');
+    expect(applied.code).not.toBe(0);
+    expect(applied.stdout + applied.stderr).toContain(`network stagecoach-${env}-back (networks.back in environments/${env}/environment.yaml) was created from another definition`);
+    const after = await docker.getContainer(`${env}-api`).inspect();
+    expect([after.Id, after.State.Running]).toEqual([before.Id, true]);
+    expect((await docker.getNetwork(`stagecoach-${env}-back`).inspect()).Labels?.tier).toBeUndefined();
+  });
+
+  it('a new key is the way on without downtime: services move to the new network, the old one is pruned', async () => {
+    await repo.write('environment.yaml', envDoc('  back2:\n    labels: { tier: back }\n'));
+    await repo.write('api.yaml', svc('api', 'networks:\n  default:\n    aliases: [api-legacy]\n  back2:\n    aliases: [api.internal]\n  shared:\n'));
+    const applied = await repo.run('apply');
+    expect(applied.stderr + applied.stdout).toContain(`${env}: converged`);
+    expect(Object.keys(await networksOf('api')).sort()).toEqual([externalNet, `stagecoach-${env}`, `stagecoach-${env}-back2`].sort());
+    expect((await docker.getNetwork(`stagecoach-${env}-back2`).inspect()).Labels?.tier).toBe('back');
+    expect((await docker.listNetworks()).map((n) => n.Name)).not.toContain(`stagecoach-${env}-back`);
+  });
+});
