@@ -8,7 +8,7 @@ import type { RawService, Report } from './normalize-service.js';
 import type { ParsedDocument } from './parse.js';
 import { parseYamlFile } from './parse.js';
 import type { Problem } from './problem.js';
-import { compareProblems, describeValue, toPointer } from './problem.js';
+import { compareProblems, describeValue, formatProblem, toPointer } from './problem.js';
 import { schemaProblems } from './schema-problems.js';
 import type { SchemaValidators } from './schemas.js';
 import { didYouMean } from './suggest.js';
@@ -222,6 +222,9 @@ export async function loadEnvironment(files: RepoFiles, name: string, validators
   problems.push(...crossCheckServices(services, env, invalidServices));
   const active = activeServices(services, env?.environment, problems);
   problems.sort(compareProblems);
+  // A base Service that extends shares its own problems with the service merged from it: report each once.
+  const unique = problems.filter((p, i) => i === 0 || formatProblem(p) !== formatProblem(problems[i - 1]!));
+  problems.splice(0, problems.length, ...unique);
   if (problems.length > 0 || !env) return { name, problems };
   return { name, problems, loaded: { name, environment: env.environment, services: active.map((s) => s.service) } };
 }

@@ -134,3 +134,14 @@ describe('extends in the loader', () => {
     expect(problems.join('\n')).toMatch(/web\.yaml:\d+:\d+: \/healthcheck\/disable cannot disable the healthcheck that service "base"/);
   });
 });
+
+describe('extends: problems of a base of the environment', () => {
+  it('are reported once, where the base wrote them', async () => {
+    const problems = await problemsOf({
+      'environments/testing/environment.yaml': envYaml(),
+      'environments/testing/base.yaml': serviceYaml('base', 'restart: sometimes\n'),
+      'environments/testing/web.yaml': 'apiVersion: stagecoach/v1\nkind: Service\nname: web\nextends: base\n',
+    });
+    expect(problems).toEqual([expect.stringMatching(/^environments\/testing\/base\.yaml:5:10: \/restart must be one of/)]);
+  });
+});
