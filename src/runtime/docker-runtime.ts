@@ -157,8 +157,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async networkLabels(name: string): Promise<Record<string, string> | undefined> {
-    const [net] = await this.networksNamed(name);
-    return net && (net.Labels ?? {});
+    return (await this.networksNamed(name)).map((net) => net.Labels ?? {})[0];
   }
 
   async removeNetwork(name: string): Promise<void> {

@@ -144,7 +144,7 @@ export class DockerSwarm implements SwarmPort {
     }
   }
 
-  async ensureFile(kind: SwarmFileKind, name: string, data: string, fileLabels: Record<string, string>): Promise<string> {
+  async ensureFile(kind: SwarmFileKind, name: string, data: string | Buffer, fileLabels: Record<string, string>): Promise<string> {
     const list = (): Promise<Json[]> => (kind === 'secret' ? this.docker.listSecrets({ filters: { name: [name] } }) : this.docker.listConfigs({ filters: { name: [name] } }));
     const found = ((await this.call(`list ${kind}s named ${name}`, list)) as Json[]).find((o) => o.Spec?.Name === name);
     if (found) return found.ID as string;

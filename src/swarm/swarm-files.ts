@@ -19,7 +19,8 @@ export const fileLabel = 'io.stagecoach.file';
 export interface SwarmFileObject {
   kind: SwarmFileKind;
   name: string;
-  data: string;
+  /** Bytes for configs and repo files (byte for byte), text for secrets. */
+  data: string | Buffer;
   labels: Record<string, string>;
   target: string;
   mode: number;
@@ -28,7 +29,7 @@ export interface SwarmFileObject {
 }
 
 /** Swarm object names: [a-zA-Z0-9] at both ends, [-_.] inside, at most 64 characters. */
-export function swarmFileName(env: string, base: string, data: string): string {
+export function swarmFileName(env: string, base: string, data: string | Buffer): string {
   const hash = createHash('sha256').update(data).digest('hex').slice(0, 12);
   const clean = base.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'file';
   return `${env}_${clean}`.slice(0, 64 - hash.length - 1) + `_${hash}`;
@@ -46,7 +47,7 @@ export function swarmFiles(env: LoadedEnvironment, service: ServiceManifest, sec
   return files.map((f) => {
     const kind: SwarmFileKind = f.secret ? 'secret' : 'config';
     const base = f.secret ?? (f.from.startsWith('config:') ? f.from.slice('config:'.length) : path.posix.basename(f.from));
-    const data = f.secret ? resolved[f.target]! : (service.fileContents?.[f.target] ?? '');
+    const data = f.secret ? resolved[f.target]! : (service.fileContents?.[f.target] ?? Buffer.alloc(0));
     return {
       kind,
       name: swarmFileName(env.name, base, data),

@@ -80,7 +80,7 @@ export interface SwarmPort {
   /** An attachable overlay network (containers of tests can join it). */
   ensureOverlayNetwork(name: string, labels: Record<string, string>): Promise<void>;
   /** A secret or config of this name, created unless it exists (Swarm's are immutable); its id. Never logs `data`. */
-  ensureFile(kind: SwarmFileKind, name: string, data: string, labels: Record<string, string>): Promise<string>;
+  ensureFile(kind: SwarmFileKind, name: string, data: string | Buffer, labels: Record<string, string>): Promise<string>;
   /** Secrets and configs carrying these labels. */
   listFiles(labels: Record<string, string>): Promise<{ kind: SwarmFileKind; id: string; name: string }[]>;
   /** Removes a secret or config; false when a service still uses it (Swarm refuses). */
