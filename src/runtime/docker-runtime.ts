@@ -11,6 +11,7 @@ import type { CredentialHelper } from '../registry/credentials.js';
 import { explainPull, registryAuthFor } from './registry-auth.js';
 import { driftEvents } from './types.js';
 import { engineReads, type EngineReads } from './engine-reads.js';
+import { followContainerEvents } from './event-stream.js';
 import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth, WatchOptions } from './types.js';
 
 export { dockerClientFor, dockerConfigPath } from './connect.js';
@@ -226,40 +227,8 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
-    let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
-    let closed = false;
     const filters = { type: ['container' as const], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), event: options.actions ?? [...driftEvents] };
-    this.docker.getEvents({ filters }).then(
-      (s) => {
-        stream = s as typeof stream;
-        if (closed) return stream?.destroy?.();
-        options.onOpen?.();
-        let buffered = '';
-        s.on('data', (chunk: Buffer) => {
-          buffered += chunk.toString('utf8');
-          const lines = buffered.split('\n');
-          buffered = lines.pop() ?? '';
-          for (const line of lines.filter(Boolean)) {
-            try {
-              const e = JSON.parse(line) as { Action: string; Actor: { ID?: string; Attributes: Record<string, string> } };
-              const { name = '', ...rest } = e.Actor.Attributes;
-              onEvent({ ...(e.Actor.ID ? { id: e.Actor.ID } : {}), action: e.Action, container: name, labels: rest });
-            } catch {
-              // a partial or foreign line: ignore
-            }
-          }
-        });
-        s.on('end', () => !closed && onEnd());
-        s.on('error', (error: Error) => !closed && onEnd(this.error('follow events', error)));
-      },
-      (error: unknown) => onEnd(this.error('follow events', error)),
-    );
-    return {
-      close: () => {
-        closed = true;
-        stream?.destroy?.();
-      },
-    };
+    return followContainerEvents(() => this.docker.getEvents({ filters }), { onEvent, onEnd, onOpen: options.onOpen, error: (error) => this.error('follow events', error) });
   }
 
   /** Runs one engine call, translating its failure. */
