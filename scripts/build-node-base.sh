@@ -50,17 +50,9 @@ RECIPE="2"
 say() { printf '[build-node-base] %s\n' "$*"; }
 die() { printf '[build-node-base] ERROR: %s\n' "$*" >&2; exit 1; }
 
-command -v docker >/dev/null 2>&1 || die "the docker client is not installed (apt-get install docker.io)"
-if ! docker info >/dev/null 2>&1; then
-  die "no Docker engine answers (start one: apt-get install -y docker.io && dockerd >/var/log/dockerd.log 2>&1 &)"
-fi
-
-label_of() { # image label -> value or empty
-  local v
-  v="$(docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true)"
-  [[ "$v" == "<no value>" ]] && v=""
-  printf '%s' "$v"
-}
+# shellcheck source=lib/standin.sh
+. "$(dirname "$0")/lib/standin.sh"
+require_engine
 
 # 1. Already there?
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
@@ -82,15 +74,7 @@ CTX="$(mktemp -d -t stagecoach-node-base.XXXXXX)"
 trap 'rm -rf "$CTX"' EXIT
 
 # 2. Try the registry, briefly (skipped when rebuilding a stand-in).
-if [[ "$REBUILD" != "1" && "$PULL_TIMEOUT" != "0" ]]; then
-  say "$IMAGE is missing; trying 'docker pull $IMAGE' (timeout ${PULL_TIMEOUT}s)..."
-  if timeout "$PULL_TIMEOUT" docker pull --quiet "$IMAGE" >/dev/null 2>"$CTX/pull.log"; then
-    say "pulled $IMAGE from the registry."
-    exit 0
-  fi
-  reason="$(tail -n 1 "$CTX/pull.log" 2>/dev/null || true)"
-  say "pull failed (no registry reachable${reason:+: $reason})."
-fi
+try_pull "$CTX" "."
 
 # 3. Build a stand-in from this host's files.
 [[ "$(uname -m)" == "x86_64" || "$(uname -m)" == "aarch64" ]] || say "WARNING: untested architecture $(uname -m)"
@@ -112,26 +96,11 @@ need_pkgs=()
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] || need_pkgs+=(ca-certificates)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=(busybox-static)
-if ((${#need_pkgs[@]})); then
-  [[ "$(id -u)" == "0" ]] || die "missing Debian packages ${need_pkgs[*]} and we are not root to install them"
-  say "installing Debian packages: ${need_pkgs[*]}..."
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
-  fi
-fi
+install_packages "${need_pkgs[@]}"
 GIT_BIN="$(readlink -f "$(command -v git)")"
 GIT_EXEC_PATH="$(git --exec-path)"
 GIT_VERSION="$(git --version | awk '{print $3}')"
-BB=""
-for candidate in /bin/busybox /usr/bin/busybox; do
-  if [[ -x "$candidate" ]]; then BB="$candidate"; break; fi
-done
-[[ -n "$BB" ]] || die "busybox-static is installed but no busybox binary was found"
-if ldd "$BB" >/dev/null 2>&1; then
-  die "$BB is dynamically linked (is package 'busybox' installed instead of 'busybox-static'?)"
-fi
+BB="$(static_busybox)"
 SSH_BIN="$(command -v ssh || true)"
 
 R="$CTX/rootfs"
@@ -179,17 +148,7 @@ while IFS= read -r -d '' f; do
   if head -c 4 "$f" | grep -q 'ELF'; then elves+=("$f"); fi
 done < <(find "$R$GIT_EXEC_PATH" -type f -print0)
 libs="$CTX/libs.txt"
-: >"$libs"
-for f in "${elves[@]}"; do
-  # "libfoo.so.1 => /lib/x86_64-linux-gnu/libfoo.so.1 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
-  ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^[[:space:]]*\//{print $1}' >>"$libs" || true
-done
-sort -u "$libs" -o "$libs"
-while IFS= read -r lib; do
-  [[ -n "$lib" ]] || continue
-  mkdir -p "$R$(dirname "$lib")"
-  put "$lib"
-done <"$libs"
+copy_libraries "$R" "$libs" "${elves[@]}"
 nlibs="$(wc -l <"$libs")"
 LOADER="$(grep -m1 '/ld-linux' "$libs" || true)"   # e.g. /lib64/ld-linux-x86-64.so.2
 [[ -n "$LOADER" ]] || die "ldd named no dynamic loader for node"

@@ -34,15 +34,9 @@ RECIPE="2"
 say() { printf '[build-proxy-image] %s\n' "$*"; }
 die() { printf '[build-proxy-image] ERROR: %s\n' "$*" >&2; exit 1; }
 
-command -v docker >/dev/null 2>&1 || die "the docker client is not installed (apt-get install docker.io)"
-docker info >/dev/null 2>&1 || die "no Docker engine answers (start one: apt-get install -y docker.io && dockerd >/var/log/dockerd.log 2>&1 &)"
-
-label_of() {
-  local v
-  v="$(docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true)"
-  [[ "$v" == "<no value>" ]] && v=""
-  printf '%s' "$v"
-}
+# shellcheck source=lib/standin.sh
+. "$(dirname "$0")/lib/standin.sh"
+require_engine
 
 # 1. Already there?
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
@@ -62,37 +56,16 @@ CTX="$(mktemp -d -t stagecoach-edge.XXXXXX)"
 trap 'rm -rf "$CTX"' EXIT
 
 # 2. Try the registry, briefly.
-if [[ "$REBUILD" != "1" && "$PULL_TIMEOUT" != "0" ]]; then
-  say "$IMAGE is missing; trying 'docker pull $IMAGE' (timeout ${PULL_TIMEOUT}s)..."
-  if timeout "$PULL_TIMEOUT" docker pull --quiet "$IMAGE" >/dev/null 2>"$CTX/pull.log"; then
-    say "pulled $IMAGE from the registry."
-    exit 0
-  fi
-  reason="$(tail -n 1 "$CTX/pull.log" 2>/dev/null || true)"
-  say "pull failed (no registry reachable${reason:+: $reason}); building a local stand-in."
-fi
+try_pull "$CTX" "; building a local stand-in."
 
 # 3. A stand-in from Debian's haproxy and busybox-static.
 need=()
 dpkg-query -W -f='${Status}' haproxy 2>/dev/null | grep -q 'install ok installed' || need+=(haproxy)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || need+=(busybox-static)
-if ((${#need[@]})); then
-  [[ "$(id -u)" == "0" ]] || die "missing Debian packages ${need[*]} and we are not root to install them (sudo apt-get install ${need[*]})"
-  say "installing Debian packages: ${need[*]}..."
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
-fi
+install_packages "${need[@]}"
 HAPROXY="$(readlink -f /usr/sbin/haproxy)"
 [[ -x "$HAPROXY" ]] || die "no /usr/sbin/haproxy after installing package haproxy"
-BB=""
-for candidate in /bin/busybox /usr/bin/busybox; do
-  if [[ -x "$candidate" ]]; then BB="$candidate"; break; fi
-done
-[[ -n "$BB" ]] || die "busybox-static is installed but no busybox binary was found"
-ldd "$BB" >/dev/null 2>&1 && die "$BB is dynamically linked (is package 'busybox' installed instead of 'busybox-static'?)"
+BB="$(static_busybox)"
 VERSION="$("$HAPROXY" -v | sed -n '1s/^HAProxy version \([0-9.]*\).*/\1/p')"
 case "$VERSION" in
   2.6.*) ;;
@@ -103,13 +76,7 @@ R="$CTX/rootfs"
 mkdir -p "$R"/{usr/sbin,usr/bin,bin,tmp,etc,var/lib/haproxy}
 chmod 1777 "$R/tmp"
 cp --preserve=mode "$HAPROXY" "$R/usr/sbin/haproxy"
-# "libfoo.so.1 => /lib/x86_64-linux-gnu/libfoo.so.1 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
-ldd "$HAPROXY" | awk '/=> \//{print $3} /^[[:space:]]*\//{print $1}' | sort -u >"$CTX/libs.txt"
-while IFS= read -r lib; do
-  [[ -n "$lib" ]] || continue
-  mkdir -p "$R$(dirname "$lib")"
-  cp -L --preserve=mode "$lib" "$R$lib"
-done <"$CTX/libs.txt"
+copy_libraries "$R" "$CTX/libs.txt" "$HAPROXY"
 nlibs="$(wc -l <"$CTX/libs.txt")"
 cp "$BB" "$R/bin/busybox"
 for applet in sh printf nc cat mv sleep kill ps; do ln -s /bin/busybox "$R/bin/$applet"; done
