@@ -5,9 +5,7 @@
 // markers carry the digests the Swarm node pulled. No IPVS here: the edge
 // service publishes in host mode and services resolve by DNS round robin.
 import type Docker from 'dockerode';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '../../src/daemon/status.js';
@@ -15,7 +13,8 @@ import { DaemonProcess } from './helpers/daemon.js';
 import { buildTestImage, freePort, httpGet, removeByLabel, requireDocker, TEST_LABEL, uniqueName, waitFor } from './helpers/docker.js';
 import { git, GitServer, UserClone } from './helpers/git.js';
 import { LocalRegistry } from './helpers/registry.js';
-import { RemoteEngine } from './helpers/remote-engine.js';
+import type { RemoteEngine } from './helpers/remote-engine.js';
+import { startSwarmManager } from './helpers/swarm-manager.js';
 
 const run = uniqueName('swd');
 const local = (tag: string) => `stagecoach-test/${run}:${tag}`;
@@ -38,13 +37,7 @@ beforeAll(async () => {
     digests[tag] = await registry.push(main, `${run}:${tag}`, local(tag));
   }
   server = await GitServer.start();
-  engine = await RemoteEngine.start();
-  await engine.copyImages(main, ['busybox:1.35']);
-  await engine.initSwarm();
-  // The operator allows the second engine's socket: by default the policy refuses every endpoint but the local one.
-  policyDir = await mkdtemp(path.join(tmpdir(), 'stagecoach-policy-'));
-  policy = path.join(policyDir, 'policy.yaml');
-  await writeFile(policy, `defaults:\n  dockerTargets: [default, "unix:///var/run/docker.sock", "unix://${engine.socket}"]\n`);
+  ({ engine, policyDir, policy } = await startSwarmManager(main, ['busybox:1.35']));
 }, 240_000);
 
 afterEach(async () => {

@@ -4,13 +4,13 @@
 // As in swarm.test.ts the Swarm runs on a second engine this file starts, so
 // the shared main engine never joins a Swarm.
 import type Docker from 'dockerode';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigRepo, stagecoach } from './helpers/cli.js';
 import { buildTestImage, freePort, removeByLabel, requireDocker, TEST_LABEL, uniqueName, waitFor } from './helpers/docker.js';
 import { RemoteEngine } from './helpers/remote-engine.js';
+import { startSwarmManager, swarmConfigRepo } from './helpers/swarm-manager.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the Engine API's inspect JSON */
 const run = uniqueName('swarmf');
@@ -23,13 +23,9 @@ const cleanup: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   main = await requireDocker();
   await buildTestImage(main, image, { files: { '/www/index.html': 'fields\n' }, cmd: ['httpd', '-f', '-p', '8080', '-h', '/www'], labels: { [TEST_LABEL]: run } });
-  engine = await RemoteEngine.start();
-  await engine.copyImages(main, ['busybox:1.35', image]);
-  await engine.initSwarm();
-  const dir = await mkdtemp(path.join(tmpdir(), 'stagecoach-swarmf-'));
-  process.env.STAGECOACH_POLICY = path.join(dir, 'policy.yaml');
-  await writeFile(process.env.STAGECOACH_POLICY, `defaults:\n  dockerTargets: [default, "unix:///var/run/docker.sock", "unix://${engine.socket}"]\n`);
-  secretsDir = path.join(dir, 'secrets');
+  const manager = await startSwarmManager(main, ['busybox:1.35', image]);
+  ({ engine, policy: process.env.STAGECOACH_POLICY } = manager);
+  secretsDir = path.join(manager.policyDir, 'secrets');
   await mkdir(secretsDir);
 }, 180_000);
 
@@ -42,18 +38,7 @@ afterAll(async () => {
   if (main) await removeByLabel(main, TEST_LABEL, run, { images: true });
 }, 120_000);
 
-async function swarmEnv(prefix: string, extra = ''): Promise<ConfigRepo> {
-  const env = uniqueName(prefix).replace(/-/g, '');
-  const repo = await ConfigRepo.create(env, `target:\n  docker: unix://${engine.socket}\n  mode: swarm\n${extra}`);
-  cleanup.push(async () => {
-    const label = [`io.stagecoach.environment=${env}`];
-    for (const s of await engine.docker.listServices({ filters: { label } })) await engine.docker.getService(s.ID!).remove().catch(() => undefined);
-    for (const s of await engine.docker.listSecrets({ filters: { label } })) await engine.docker.getSecret(s.ID).remove().catch(() => undefined);
-    for (const c of (await engine.docker.listConfigs({ filters: { label } })) as any[]) await engine.docker.getConfig(c.ID).remove().catch(() => undefined);
-    await repo.dispose();
-  });
-  return repo;
-}
+const swarmEnv = (prefix: string, extra = ''): Promise<ConfigRepo> => swarmConfigRepo(engine, prefix, extra, cleanup);
 
 const manifest = (name: string, extra: string, health = true) =>
   `apiVersion: stagecoach/v1\nkind: Service\nname: ${name}\nimage: ${image}\ninit: true\nstop_grace_period: 1s\n` +

@@ -3,13 +3,11 @@
 // main engine that other tests share never joins or leaves a Swarm.
 // No IPVS here: services publish in host mode and resolve by DNS round robin.
 import type Docker from 'dockerode';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigRepo, stagecoach } from './helpers/cli.js';
 import { buildTestImage, freePort, removeByLabel, requireDocker, TEST_LABEL, uniqueName, waitFor } from './helpers/docker.js';
-import { RemoteEngine } from './helpers/remote-engine.js';
+import type { RemoteEngine } from './helpers/remote-engine.js';
+import { startSwarmManager, swarmConfigRepo } from './helpers/swarm-manager.js';
 
 const run = uniqueName('swarm');
 const image = (tag: string) => `stagecoach-test/${run}:${tag}`;
@@ -21,13 +19,7 @@ beforeAll(async () => {
   main = await requireDocker();
   const cmd = ['httpd', '-f', '-p', '8080', '-h', '/www'];
   for (const tag of ['v1', 'v2']) await buildTestImage(main, image(tag), { files: { '/www/index.html': `version ${tag}\n` }, cmd, labels: { [TEST_LABEL]: run } });
-  engine = await RemoteEngine.start();
-  await engine.copyImages(main, ['busybox:1.35', image('v1'), image('v2')]);
-  await engine.initSwarm();
-  // The operator allows the second engine's endpoints: by default the policy refuses every endpoint but the local socket.
-  const policyDir = await mkdtemp(path.join(tmpdir(), 'stagecoach-policy-'));
-  process.env.STAGECOACH_POLICY = path.join(policyDir, 'policy.yaml');
-  await writeFile(process.env.STAGECOACH_POLICY, `defaults:\n  dockerTargets: [default, "unix:///var/run/docker.sock", "unix://${engine.socket}"]\n`);
+  ({ engine, policy: process.env.STAGECOACH_POLICY } = await startSwarmManager(main, ['busybox:1.35', image('v1'), image('v2')]));
 }, 180_000);
 
 afterEach(async () => {
@@ -39,15 +31,7 @@ afterAll(async () => {
   if (main) await removeByLabel(main, TEST_LABEL, run, { images: true });
 }, 120_000);
 
-async function swarmEnv(prefix: string, extra = ''): Promise<ConfigRepo> {
-  const env = uniqueName(prefix).replace(/-/g, '');
-  const repo = await ConfigRepo.create(env, `target:\n  docker: unix://${engine.socket}\n  mode: swarm\n${extra}`);
-  cleanup.push(async () => {
-    for (const s of await engine.docker.listServices({ filters: { label: [`io.stagecoach.environment=${env}`] } })) await engine.docker.getService(s.ID!).remove().catch(() => undefined);
-    await repo.dispose();
-  });
-  return repo;
-}
+const swarmEnv = (prefix: string, extra = ''): Promise<ConfigRepo> => swarmConfigRepo(engine, prefix, extra, cleanup);
 
 const service = (name: string, tag: string, extra = '') =>
   `apiVersion: stagecoach/v1\nkind: Service\nname: ${name}\nimage: ${image(tag)}\ninit: true\nstop_grace_period: 1s\n` +
