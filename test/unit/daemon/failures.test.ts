@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { envFiles, harness, intervalMs } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { envFiles, harness, harnessPerTest, intervalMs, twoEnvironments } from './support.js';
 
-let stop: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await stop?.();
-  stop = undefined;
-});
+const { started, stopWith } = harnessPerTest();
 
-async function started(files: Record<string, string>, options: Parameters<typeof harness>[1] = {}) {
-  const h = await harness(files, options);
-  stop = () => h.daemon.stop();
-  return h;
-}
-
-const two = { ...envFiles('alpha', 'app:1'), ...envFiles('beta', 'app:1') };
+const two = twoEnvironments;
 
 describe('the config repo is unreachable', () => {
   it('keeps serving, polls less often (up to 8×), says why, and catches up when it returns', async () => {
@@ -158,7 +148,7 @@ describe('the promotion gate', () => {
 describe('the status store', () => {
   it('hands out frozen snapshots; listeners hear decisions as events', async () => {
     const h = await harness(envFiles('alpha', 'app:1'), { start: false });
-    stop = () => h.daemon.stop();
+    stopWith(() => h.daemon.stop());
     const events: string[] = [];
     h.daemon.store.subscribe((e) => events.push(`${e.environment} ${e.kind}`));
     const before = h.daemon.snapshot();

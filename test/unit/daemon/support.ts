@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { pino } from 'pino';
 import { ContainerDeploy } from '../../../src/daemon/container-deploy.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
@@ -107,4 +108,28 @@ export async function harness(files: Record<string, string>, options: { images?:
     await h.settle();
   }
   return h;
+}
+
+/** Two environments, alpha and beta, each one service on app:1. */
+export const twoEnvironments = { ...envFiles('alpha', 'app:1'), ...envFiles('beta', 'app:1') };
+
+/**
+ * Call at the top of a test file: started() builds a harness whose daemon is
+ * stopped after the test; stopWith() replaces what runs then (a held rollout
+ * to release first, say).
+ */
+export function harnessPerTest(): { started: typeof harness; stopWith(fn: () => Promise<void>): void } {
+  let stop: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await stop?.();
+    stop = undefined;
+  });
+  return {
+    started: async (files, options = {}) => {
+      const h = await harness(files, options);
+      stop = () => h.daemon.stop();
+      return h;
+    },
+    stopWith: (fn) => void (stop = fn),
+  };
 }

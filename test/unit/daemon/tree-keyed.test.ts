@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { envFiles, harness } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { envFiles, harnessPerTest, twoEnvironments } from './support.js';
 
-let stop: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await stop?.();
-  stop = undefined;
-});
+const { started } = harnessPerTest();
 
-async function started(files: Record<string, string>, options: Parameters<typeof harness>[1] = {}) {
-  const h = await harness(files, options);
-  stop = () => h.daemon.stop();
-  return h;
-}
-
-const two = { ...envFiles('alpha', 'app:1'), ...envFiles('beta', 'app:1') };
+const two = twoEnvironments;
 
 describe('desired state keyed by each environment’s tree', () => {
   it('deploys every environment at start, marks each, and is ready', async () => {

@@ -1,21 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeployInput, DeployResult, DeployStep } from '../../../src/daemon/deploy-step.js';
 import type { Trigger } from '../../../src/daemon/work-queue.js';
-import { envFiles, harness, intervalMs } from './support.js';
+import { envFiles, harness, harnessPerTest, intervalMs, twoEnvironments } from './support.js';
 
-let stop: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await stop?.();
-  stop = undefined;
-});
+const { started, stopWith } = harnessPerTest();
 
-async function started(files: Record<string, string>, options: Parameters<typeof harness>[1] = {}) {
-  const h = await harness(files, options);
-  stop = () => h.daemon.stop();
-  return h;
-}
-
-const two = { ...envFiles('alpha', 'app:1'), ...envFiles('beta', 'app:1') };
+const two = twoEnvironments;
 
 describe('every trigger', () => {
   // remote: asks the remote (one ls-remote); observes: environments observed on the engine without a new commit.
@@ -73,7 +63,7 @@ describe('every trigger', () => {
   it('triggers arriving during a cycle coalesce into one more cycle', async () => {
     const held = new HeldDeploy();
     const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
-    stop = () => release(h, held);
+    stopWith(() => release(h, held));
     h.daemon.start();
     await ticks();
     expect(held.started).toHaveLength(1);
@@ -130,7 +120,7 @@ describe('a newer revision supersedes a rollout', () => {
   it('aborts the rollout in flight when a new commit changes the environment, then deploys the newer one', async () => {
     const held = new HeldDeploy();
     const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
-    stop = () => release(h, held);
+    stopWith(() => release(h, held));
     h.daemon.start();
     await ticks();
     expect(held.started).toHaveLength(1);
@@ -150,7 +140,7 @@ describe('a newer revision supersedes a rollout', () => {
   it('a slow look at the remote supersedes only the rollout it was started for, not the cycle that took the new revision', async () => {
     const held = new HeldDeploy();
     const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
-    stop = () => release(h, held);
+    stopWith(() => release(h, held));
     h.daemon.start();
     await ticks();
     expect(held.started).toHaveLength(1);
@@ -174,7 +164,7 @@ describe('a newer revision supersedes a rollout', () => {
   it('a commit that leaves the environment’s tree alone does not supersede it', async () => {
     const held = new HeldDeploy();
     const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
-    stop = () => release(h, held);
+    stopWith(() => release(h, held));
     h.daemon.start();
     await ticks();
     h.git.land({ 'README.md': 'docs\n' }, 'docs');

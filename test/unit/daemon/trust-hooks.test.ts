@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toOperatorPolicy } from '../../../src/config/policy.js';
 import type { SignatureVerdict } from '../../../src/promotion/signing.js';
-import { envFiles, harness } from './support.js';
+import { envFiles, harnessPerTest } from './support.js';
 
-let stop: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await stop?.();
-  stop = undefined;
-});
-
-async function started(files: Record<string, string>, options: Parameters<typeof harness>[1] = {}) {
-  const h = await harness(files, options);
-  stop = () => h.daemon.stop();
-  return h;
-}
+const { started } = harnessPerTest();
 
 describe('the trust boundary in the tree-keyed daemon', () => {
   it('an environment the operator policy refuses is invalid before the gate or the engine is reached; others deploy', async () => {
