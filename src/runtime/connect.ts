@@ -1,3 +1,5 @@
+// First: it keeps docker-modem and dockerode from loading ssh2 and grpc (deferred-modules.ts).
+import './deferred-modules.js';
 import Modem from 'docker-modem';
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
