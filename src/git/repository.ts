@@ -6,6 +6,7 @@ import { GitError } from '../errors.js';
 import type { RepoFiles } from '../manifest/files.js';
 import { redactUrl } from '../source/redact.js';
 import { gitError, gitIn } from './git-cli.js';
+import { localRepoPath, readLocalBranch } from './local-refs.js';
 import type { CommitRequest, GitReader, GitWriter, LogEntry, LogQuery, PushOutcome, PushRequest, SignOption } from './ports.js';
 import { treeFiles } from './tree-files.js';
 
@@ -78,8 +79,17 @@ export class GitRepository implements GitReader, GitWriter {
     return (await this.git().getRemotes()).some((r) => r.name === 'origin');
   }
 
+  /**
+   * The commit the branch points at on the remote. A remote that is a local
+   * repository is read directly (local-refs.ts), as git would: no git and
+   * upload-pack process per poll; git answers when that read cannot.
+   */
   async remoteHead(): Promise<string> {
     const ref = `refs/heads/${this.options.branch}`;
+    const local = localRepoPath(this.options.url);
+    const read = local ? await readLocalBranch(local, this.options.branch) : undefined;
+    if (read === null) throw gitError('ls-remote', this.displayUrl, new Error(`branch ${this.options.branch} does not exist on the remote`));
+    if (read) return read;
     const found = await this.lsRemote(ref);
     const head = found.find((r) => r.ref === ref);
     if (!head) throw gitError('ls-remote', this.displayUrl, new Error(`branch ${this.options.branch} does not exist on the remote`));

@@ -56,8 +56,11 @@ describe('GitRepository: reading from git objects', () => {
 
   it('an unreachable remote is a transient GitError naming the operation and the remote', async () => {
     const remote = await bareRemote(seed);
-    const repo = await daemonClone(remote);
-    await git(repo.dir, ['remote', 'set-url', 'origin', 'git://127.0.0.1:1/none.git']);
+    const clone = await daemonClone(remote);
+    // As open() leaves it: origin is the url the repository was given.
+    const unreachable = 'git://127.0.0.1:1/none.git';
+    await git(clone.dir, ['remote', 'set-url', 'origin', unreachable]);
+    const repo = new GitRepository({ dir: clone.dir, url: unreachable, branch: 'main', sleep: noWait });
     const error = await repo.remoteHead().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GitError);
     expect(error).toMatchObject({ transient: true, message: expect.stringMatching(/^git ls-remote .* failed: /) });
