@@ -6,6 +6,7 @@ import type { EdgeImageSupply } from '../proxy/edge-image.js';
 import type { InspectCache } from '../reconcile/inspect-cache.js';
 import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
+import { QuietPlans, actualFingerprint } from '../reconcile/quiet-plans.js';
 import type { SecretSource } from '../reconcile/secrets.js';
 import type { Action, ActualState, Plan } from '../reconcile/types.js';
 import { countedRuntime } from '../runtime/counted-runtime.js';
@@ -63,6 +64,8 @@ function describeServices(env: LoadedEnvironment, actual: ActualState, previous:
 /** The deploy step for containers on one Docker engine: observe, plan, apply; never throws for a failed update. */
 export class ContainerDeploy implements DeployStep {
   private readonly deps: ContainerDeployDeps;
+  /** Environments whose last check had nothing to do: observed the same again, they are not planned again. */
+  private readonly quiet = new QuietPlans();
 
   constructor(deps: ContainerDeployDeps) {
     // Every engine call of observe and apply is counted (stagecoach_docker_api_calls_total): a drift check's cost shows on /metrics.
@@ -84,6 +87,11 @@ export class ContainerDeploy implements DeployStep {
     const images = env.services.map((s) => s.spec.image);
     deps.metrics.observes.inc({ environment: env.name });
     const actual = await observe(deps.runtime, env.name, images, { cache: deps.cache });
+    const fingerprint = actualFingerprint(actual);
+    if (!failed && this.quiet.unchanged(env, revision, fingerprint)) {
+      const services = describeServices(env, actual, input.services);
+      return { services, decisions, failed, changed: false, transient: [], target: 'engine', state: 'synced', errors: [], applied: true, converged: true };
+    }
     const { plan: planned, held } = holdFailed(plan(env, actual, revision), failed);
     let services = describeServices(env, actual, input.services);
     for (const a of held) decide('skip', a.reasons.at(-1)!, a.service);
@@ -91,7 +99,9 @@ export class ContainerDeploy implements DeployStep {
     const heldErrors = held.length ? [`update of ${[...new Set(held.map((a) => a.service))].join(', ')} to ${revisionLabel(revision)} failed; waiting for a new revision`] : [];
     const base = { services, decisions, failed, changed: false, transient: [] as string[], target: 'engine' as const };
     const edges = planned.edges ?? []; // edge proxy steps (src/proxy/): heal, prune, recovery
-    if (changes.length === 0 && planned.recovery.length === 0 && edges.length === 0) {
+    const nothingToDo = changes.length === 0 && planned.recovery.length === 0 && edges.length === 0;
+    this.quiet.record(env, revision, fingerprint, nothingToDo && !failed);
+    if (nothingToDo) {
       return { ...base, state: held.length ? 'degraded' : 'synced', errors: heldErrors, applied: true, converged: held.length === 0 };
     }
     if (!input.autoApply) {

@@ -37,6 +37,30 @@ describe('what a drift check costs the engine, on /metrics (stagecoach_docker_ap
   });
 });
 
+describe('a drift check that observes what the last one did skips planning', () => {
+  it('yet heals what changed by hand after quiet checks, and deploys a new revision', async () => {
+    let step: DeployStep | undefined;
+    const h = await harness(three, { start: false, deployFor: () => step! });
+    step = new ContainerDeploy({ runtime: h.runtime, secrets: () => 'hunter2', log: silent, metrics: h.metrics, clock: h.clock, ready: { ...fastReady }, cache: new InspectCache() });
+    stop = () => h.daemon.stop();
+    h.daemon.start();
+    await h.settle();
+    for (let i = 0; i < 20; i++) await h.poll(); // two quiet drift checks of every environment
+    const applies = (await h.counts('beta')).applies;
+    await h.runtime.stopContainer(h.runtime.byName('beta-web')!.id); // by hand, between checks
+    for (let i = 0; i < 10; i++) await h.poll();
+    expect(h.runtime.byName('beta-web')?.state).toBe('running');
+    expect((await h.counts('beta')).applies).toBe(applies + 1);
+    expect((await h.counts('alpha')).applies).toBe(1);
+    expect(h.env('beta').decisions.find((d) => d.kind === 'heal')).toMatchObject({ kind: 'heal', service: 'web', reason: expect.stringMatching(/^restart web: stopped \(exited/) });
+    h.runtime.addImage('app:2');
+    h.git.land(envFiles('gamma', 'app:2'), 'gamma: app:2');
+    await h.poll();
+    expect(h.runtime.byName('gamma-web')?.image).toBe('app:2');
+    expect(h.env('gamma').decisions.find((d) => d.kind === 'deploy')?.reason).toMatch(/^replace web: spec changed: image/);
+  });
+});
+
 describe('countedRuntime', () => {
   it('tells each port call by name, before it runs, and passes arguments and answers through', async () => {
     const inner = new FakeRuntime();
