@@ -166,7 +166,8 @@ export class WorkQueue {
 
   private schedulePoll(): void {
     if (this.stopped) return;
-    this.pollTimer?.abort();
+    // With a reason: abort() without one builds a DOMException and its stack trace, on every poll.
+    this.pollTimer?.abort('rescheduled');
     const timer = (this.pollTimer = new AbortController());
     void this.options.clock.sleep(this.pollDelay(), timer.signal).then(() => {
       if (timer.signal.aborted || this.stopped) return;

@@ -1,19 +1,25 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const objectId = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
+const exists = (file: string) => statSync(file, { throwIfNoEntry: false }) !== undefined;
+
 /** The git directory of a local repository in the files layout this module reads; undefined for anything else. */
-async function filesGitDir(repo: string): Promise<string | undefined> {
-  const dotGit = path.join(repo, '.git');
-  const kind = await stat(dotGit).then((s) => (s.isDirectory() ? 'dir' : 'other'), () => 'none');
+function filesGitDir(repo: string): string | undefined {
+  const dotGit = statSync(path.join(repo, '.git'), { throwIfNoEntry: false });
   // A .git file (a linked worktree or a submodule) points elsewhere: git follows it, this does not.
-  if (kind === 'other') return undefined;
-  const gitDir = kind === 'dir' ? dotGit : repo;
-  const [head, commondir, reftable] = await Promise.all(
-    ['HEAD', 'commondir', 'reftable'].map((name) => stat(path.join(gitDir, name)).then(() => true, () => false)),
-  );
-  return head && !commondir && !reftable ? gitDir : undefined;
+  if (dotGit && !dotGit.isDirectory()) return undefined;
+  const gitDir = dotGit ? path.join(repo, '.git') : repo;
+  return exists(path.join(gitDir, 'HEAD')) && !exists(path.join(gitDir, 'commondir')) && !exists(path.join(gitDir, 'reftable')) ? gitDir : undefined;
+}
+
+function read(file: string): string | { code: string | undefined } {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    return { code: (error as NodeJS.ErrnoException).code };
+  }
 }
 
 /**
@@ -26,25 +32,19 @@ async function filesGitDir(repo: string): Promise<string | undefined> {
  *
  * For a config repo given as a local path this answers what `git ls-remote`
  * would, without starting git and its upload-pack: the idle daemon's poll.
+ * The reads are synchronous: a few small files on a local disk take
+ * microseconds, less than the thread-pool round trips of their async forms.
  */
-export async function readLocalBranch(repo: string, branch: string): Promise<string | null | undefined> {
+export function readLocalBranch(repo: string, branch: string): string | null | undefined {
   if (!branch || branch.includes('..') || branch.startsWith('/') || branch.endsWith('/')) return undefined;
-  const gitDir = await filesGitDir(repo);
+  const gitDir = filesGitDir(repo);
   if (!gitDir) return undefined;
   const ref = `refs/heads/${branch}`;
-  try {
-    const loose = (await readFile(path.join(gitDir, ref), 'utf8')).trim();
-    return objectId.test(loose) ? loose : undefined;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
-  }
-  let packed: string;
-  try {
-    packed = await readFile(path.join(gitDir, 'packed-refs'), 'utf8');
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
-  }
+  const loose = read(path.join(gitDir, ref));
+  if (typeof loose === 'string') return objectId.test(loose.trim()) ? loose.trim() : undefined;
+  if (loose.code !== 'ENOENT' && loose.code !== 'ENOTDIR') return undefined;
+  const packed = read(path.join(gitDir, 'packed-refs'));
+  if (typeof packed !== 'string') return packed.code === 'ENOENT' ? null : undefined;
   for (const line of packed.split('\n')) {
     if (line.startsWith('#') || line.startsWith('^')) continue;
     const space = line.indexOf(' ');

@@ -87,7 +87,7 @@ export class GitRepository implements GitReader, GitWriter {
   async remoteHead(): Promise<string> {
     const ref = `refs/heads/${this.options.branch}`;
     const local = localRepoPath(this.options.url);
-    const read = local ? await readLocalBranch(local, this.options.branch) : undefined;
+    const read = local ? readLocalBranch(local, this.options.branch) : undefined;
     if (read === null) throw gitError('ls-remote', this.displayUrl, new Error(`branch ${this.options.branch} does not exist on the remote`));
     if (read) return read;
     const found = await this.lsRemote(ref);
