@@ -51,14 +51,22 @@ function decisionOf(r: ActionResult): DecisionKind {
   return r.action.kind === 'remove' ? 'remove' : r.action.kind === 'restart' ? 'heal' : 'deploy';
 }
 
+/**
+ * What status shows of each service. When it is what status already shows
+ * (a drift check with nothing new), the previous list itself: status keeps
+ * sharing it rather than storing and freezing a copy of every service.
+ */
 function describeServices(env: LoadedEnvironment, actual: ActualState, previous: readonly ServiceStatus[]): ServiceStatus[] {
   const last = new Map(previous.map((s) => [s.name, s.lastAction]));
   const current = new Map<string, ActualState['containers'][number]>();
   for (const x of actual.containers) if (x.slot === 'current' && !current.has(x.service)) current.set(x.service, x);
-  return env.services.map((s) => {
+  const described = env.services.map((s): ServiceStatus => {
     const c = current.get(s.name);
     return { name: s.name, image: c ? c.image : null, desiredImage: s.spec.image, state: c?.state ?? 'missing', health: c?.health ?? 'none', lastAction: last.get(s.name) ?? null };
   });
+  const same = (a: ServiceStatus, b: ServiceStatus | undefined) =>
+    b !== undefined && a.name === b.name && a.image === b.image && a.desiredImage === b.desiredImage && a.state === b.state && a.health === b.health && a.lastAction === b.lastAction && b.swarm === undefined;
+  return described.length === previous.length && described.every((s, i) => same(s, previous[i])) ? (previous as ServiceStatus[]) : described;
 }
 
 /** The deploy step for containers on one Docker engine: observe, plan, apply; never throws for a failed update. */

@@ -59,12 +59,13 @@ export async function observe(runtime: ContainerRuntime, environment: string, de
   // Edge proxies carry no service label: they are observed apart (src/proxy/).
   const listed = all.filter((c) => c.labels[labels.service]);
   cache?.prune(environment, new Set(listed.map((c) => c.id)));
+  // What the cache settles is settled at once; only the rest waits for inspects (in parallel, up to the limit).
   const containers = await Promise.all(
-    listed.map((c) =>
-      limit(async (): Promise<ObservedContainer | undefined> => {
-        const observed = toObserved(c);
-        const known = cache?.get(c);
-        if (known) return { ...observed, exitCode: observed.exitCode ?? known.exitCode, details: known };
+    listed.map((c) => {
+      const observed = toObserved(c);
+      const known = cache?.get(c);
+      if (known) return { ...observed, exitCode: observed.exitCode ?? known.exitCode, details: known };
+      return limit(async (): Promise<ObservedContainer | undefined> => {
         const d = await runtime.inspectContainer(c.id);
         if (!d) return undefined; // removed meanwhile
         const details: InspectedDetails = {
@@ -77,8 +78,8 @@ export async function observe(runtime: ContainerRuntime, environment: string, de
         };
         cache?.set(environment, c, details);
         return { ...observed, state: d.state, health: d.health, exitCode: d.exitCode, details };
-      }),
-    ),
+      });
+    }),
   );
   const wanted = new Set(desiredImages);
   // The tag of a running container's image moved (or went away) when the list no longer shows the reference.
