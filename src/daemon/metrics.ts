@@ -1,3 +1,5 @@
+// First: prom-client's CPU metrics would load @opentelemetry/api at import (runtime/deferred-modules.ts).
+import '../runtime/deferred-modules.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { syncStates } from './status.js';
 import type { SyncState } from './status.js';

@@ -42,6 +42,19 @@ console.log(JSON.stringify({ dockerode: loaded('/dockerode/lib/docker.js'), hasC
     expect(out).toEqual({ dockerode: true, hasContainerApi: true, ssh2: false, grpc: false, protobufjs: false });
   });
 
+  it("the daemon's metrics, scraped, and its command module load neither @opentelemetry/api nor pino-pretty", async () => {
+    const out = await fresh(`${loadedPrelude}
+const { createMetrics } = await import(${JSON.stringify(dist('daemon/metrics.js'))});
+const { deferredModules, stillDeferred } = await import(${JSON.stringify(dist('runtime/deferred-modules.js'))});
+await import(${JSON.stringify(dist('cli/run.js'))});
+const metrics = createMetrics();
+const text = await metrics.registry.metrics();
+const otel = deferredModules.objects.find((f) => f.includes('/@opentelemetry/api/'));
+console.log(JSON.stringify({ cpu: /process_cpu_seconds_total \\d/.test(text), promClient: loaded('/prom-client/'), otelDeferred: stillDeferred(otel), pretty: loaded('/pino-pretty/') }));
+`);
+    expect(out).toEqual({ cpu: true, promClient: true, otelDeferred: true, pretty: false });
+  });
+
   it("docker-modem's ssh transport still works when called: ssh2 loads then", async () => {
     const out = await fresh(`${loadedPrelude}
 await import(${JSON.stringify(dist('runtime/deferred-modules.js'))});
@@ -52,6 +65,25 @@ const sshAgent = require(require.resolve('docker-modem').replace(/modem\\.js$/, 
 console.log(JSON.stringify({ modem: typeof Modem, before, after: loaded('/ssh2/'), agent: sshAgent instanceof http.Agent, connects: typeof sshAgent.createConnection }));
 `);
     expect(out).toEqual({ modem: 'function', before: false, after: true, agent: true, connects: 'function' });
+  });
+
+  it('an object stand-in loads the real module when a property is first read, once', async () => {
+    const real = path.join(dir, 'real-object.cjs');
+    await writeFile(real, 'globalThis.objectLoads = (globalThis.objectLoads ?? 0) + 1;\nmodule.exports = { version: 7, twice: (x) => 2 * x };\n');
+    const out = await fresh(`
+import { createRequire } from 'node:module';
+const { deferObjectModule } = await import(${JSON.stringify(dist('runtime/deferred-modules.js'))});
+const require = createRequire(import.meta.url);
+deferObjectModule(${JSON.stringify(real)});
+const api = require(${JSON.stringify(real)});
+const before = globalThis.objectLoads ?? 0;
+const version = api.version;
+const twice = api.twice(21);
+const keys = Object.keys(api);
+const again = require(${JSON.stringify(real)}).version;
+console.log(JSON.stringify({ before, version, twice, keys, hasTwice: 'twice' in api, again, loads: globalThis.objectLoads }));
+`);
+    expect(out).toEqual({ before: 0, version: 7, twice: 42, keys: ['version', 'twice'], hasTwice: true, again: 7, loads: 1 });
   });
 
   it('a stand-in passes arguments, this and the result through, and loads the real module once', async () => {
