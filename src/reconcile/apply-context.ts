@@ -53,6 +53,8 @@ export interface ApplyContext {
   emit: (service: string, replica: number | undefined, phase: ApplyPhase, message: string) => void;
   failpoint: (name: Failpoint, service: string) => Promise<void>;
   edgeImages?: EdgeImageSupply;
+  /** Each image's presence check (or pull) of this apply, by pull policy, image and platform: the services of a wave share one. */
+  imageChecks?: Map<string, Promise<void>>;
 }
 
 /** Sleeps ms, or less when the signal aborts; never rejects. */

@@ -104,6 +104,7 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
       await options.failpoint?.(name, service);
     },
     edgeImages: options.edgeImages,
+    imageChecks: new Map(),
   };
   const edges: EdgeResult[] = await runEdgeActions(ctx, plan.edges, 'before-recovery');
   const recovery: RecoveryResult[] = [];

@@ -27,8 +27,23 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Makes sure the image is there, per pull_policy; throws a DeployError that names image and host. */
-async function ensureImage(ctx: ApplyContext, service: ServiceManifest, replica: number | undefined): Promise<void> {
+/**
+ * Makes sure the image is there, per pull_policy; throws a DeployError that
+ * names image and host. Once per image in an apply: twenty services of one
+ * image cost one inspect (or one pull), not twenty.
+ */
+function ensureImage(ctx: ApplyContext, service: ServiceManifest, replica: number | undefined): Promise<void> {
+  if (!ctx.imageChecks) return checkImage(ctx, service, replica);
+  const key = `${service.pullPolicy} ${service.spec.options?.platform ?? ''} ${service.spec.image}`;
+  let check = ctx.imageChecks.get(key);
+  if (!check) {
+    check = checkImage(ctx, service, replica);
+    ctx.imageChecks.set(key, check);
+  }
+  return check;
+}
+
+async function checkImage(ctx: ApplyContext, service: ServiceManifest, replica: number | undefined): Promise<void> {
   const image = service.spec.image;
   const present = service.pullPolicy === 'always' ? false : (await ctx.runtime.inspectImage(image)) !== undefined;
   if (present) return;
@@ -61,12 +76,13 @@ async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: nu
   await ctx.failpoint('after-create', service.name);
   try {
     ctx.emit(service.name, replica, 'starting', `starting ${create.name}`);
+    const since = ctx.wakeups?.cursor(id); // its events from the start on: an exit at once is not missed
     await ctx.runtime.startContainer(id);
     const startedAt = ctx.ready.now();
     await ctx.failpoint('after-start', service.name);
     ctx.emit(service.name, replica, 'waiting', `waiting for ${create.name} to become healthy`);
     await ctx.failpoint('during-health-wait', service.name);
-    const failure = (await waitReady(ctx.runtime, id, service.spec, ctx.ready, ctx.wakeups, startedAt)) ?? (await edgeHandover(ctx, service, edge));
+    const failure = (await waitReady(ctx.runtime, id, service.spec, ctx.ready, ctx.wakeups, startedAt, since)) ?? (await edgeHandover(ctx, service, edge));
     if (!failure) return { id, name: create.name };
     const logTail = await tail(ctx, id);
     await ctx.runtime.removeContainer(id);
@@ -158,8 +174,9 @@ async function stopFirst(ctx: ApplyContext, action: Action, service: ServiceMani
 async function restart(ctx: ApplyContext, action: Action, service: ServiceManifest): Promise<Step> {
   const c = action.container!;
   ctx.emit(service.name, action.replica, 'starting', `starting ${c.name}`);
+  const since = ctx.wakeups?.cursor(c.id);
   await ctx.runtime.startContainer(c.id);
-  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready, ctx.wakeups, ctx.ready.now());
+  const failure = await waitReady(ctx.runtime, c.id, service.spec, ctx.ready, ctx.wakeups, ctx.ready.now(), since);
   if (!failure) return { outcome: 'ok', message: `restarted ${c.name}` };
   return { outcome: 'failed', message: `restarted ${c.name}, but it ${failure}`, logTail: await tail(ctx, c.id) };
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { apply } from '../../../src/reconcile/apply.js';
 import { planRecovery } from '../../../src/reconcile/recover.js';
 import type { ObservedContainer } from '../../../src/reconcile/types.js';
-import { converge, environment, fakeWith, planOn, silent, svc } from './support.js';
+import { countingRuntime } from '../../support/counting-runtime.js';
+import { converge, environment, fakeWith, fastReady, planOn, silent, svc } from './support.js';
 
 const outcomes = (r: Awaited<ReturnType<typeof converge>>) => r.results.map((x) => `${x.action.kind} ${x.action.service}: ${x.outcome}: ${x.message}`);
 
@@ -69,6 +70,22 @@ describe('apply(plan)', () => {
       'start testing-web',
     ]);
     expect(runtime.names()).toEqual(['testing-web busybox:1.35 running']);
+  });
+
+  it('one image check per image in an apply, however many services use it; a missing one fails each of them', async () => {
+    const runtime = fakeWith('busybox:1.35');
+    const env = await environment({ 'a.yaml': svc('a'), 'b.yaml': svc('b'), 'c.yaml': svc('c'), 'd.yaml': svc('d', '', 'busybox:9.99'), 'e.yaml': svc('e', '', 'busybox:9.99') });
+    const planned = await planOn(runtime, env);
+    const counted = countingRuntime(runtime);
+    const result = await apply(planned, { runtime: counted.runtime, environment: env, secrets: () => undefined, log: silent, ready: fastReady });
+    expect([counted.calls.get('inspectImage'), counted.calls.get('pullImage')]).toEqual([2, 1]);
+    expect(outcomes(result)).toEqual([
+      'create a: ok: created testing-a (busybox:1.35)',
+      'create b: ok: created testing-b (busybox:1.35)',
+      'create c: ok: created testing-c (busybox:1.35)',
+      'create d: failed: image busybox:9.99 is not present on fake://engine and could not be pulled: pull access denied for busybox:9.99, repository does not exist',
+      'create e: failed: image busybox:9.99 is not present on fake://engine and could not be pulled: pull access denied for busybox:9.99, repository does not exist',
+    ]);
   });
 
   it('a missing image fails before anything is touched, and dependents are skipped', async () => {
