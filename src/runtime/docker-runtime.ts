@@ -142,12 +142,14 @@ export class DockerRuntime implements ContainerRuntime {
    * of that name and removes the others, so all of them converge on one.
    */
   async ensureNetwork(name: string, labels: Record<string, string>, options: NetworkOptions = {}): Promise<void> {
-    if ((await this.networksNamed(name)).length === 0) {
+    let found = await this.networksNamed(name);
+    if (found.length === 0) {
       const ipam = options.subnets?.length ? { IPAM: { Driver: 'default', Config: options.subnets.map((s) => ({ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}), ...(s.ipRange ? { IPRange: s.ipRange } : {}) })) } } : {};
       const body = { Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels, Internal: options.internal ?? false, Options: options.driverOpts ?? {}, ...ipam };
       await this.maybe(`create network ${name}`, () => this.docker.createNetwork(body), [409]);
+      found = await this.networksNamed(name); // a concurrent creator may have made one too
     }
-    const [, ...extra] = (await this.networksNamed(name)).sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
+    const [, ...extra] = found.sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
     for (const net of extra) await this.maybe(`remove duplicate network ${name} (${shortId(net.Id)})`, () => this.docker.getNetwork(net.Id).remove());
   }
 
