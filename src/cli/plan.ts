@@ -10,7 +10,8 @@ import { exitCodes } from './io.js';
 
 export async function planFor(target: CommandTarget): Promise<Plan> {
   const images = target.environment.services.map((s) => s.spec.image);
-  const actual = await observe(target.runtime, target.environment.name, images);
+  const desiredHashes = new Map(target.environment.services.map((s) => [s.name, s.specHash]));
+  const actual = await observe(target.runtime, target.environment.name, images, { desiredHashes });
   return plan(target.environment, actual, target.revision);
 }
 

@@ -41,6 +41,12 @@ export interface ObserveOptions {
   concurrency?: number;
   /** Reuses earlier inspects of containers the list shows unchanged; without one, every container is inspected. */
   cache?: InspectCache;
+  /**
+   * The spec hash each service wants. A current container whose label shows
+   * another one is replaced whatever an inspect would say (the plan decides
+   * on the hash first), so it is not inspected.
+   */
+  desiredHashes?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -48,7 +54,8 @@ export interface ObserveOptions {
  * which carries state, health, labels and image), then inspects, in parallel,
  * only of what the list cannot settle: containers the cache does not know
  * unchanged, and a desired image only when a container's tag has moved (the
- * list then shows an image id instead of the reference). With a warm cache
+ * list then shows an image id instead of the reference), and never of a
+ * container about to be replaced (`desiredHashes`). With a warm cache
  * and nothing changed, that is one API call. Unlabelled containers are never
  * looked at.
  */
@@ -65,6 +72,8 @@ export async function observe(runtime: ContainerRuntime, environment: string, de
       const observed = toObserved(c);
       const known = cache?.get(c);
       if (known) return { ...observed, exitCode: observed.exitCode ?? known.exitCode, details: known };
+      const wants = options.desiredHashes?.get(observed.service);
+      if (wants !== undefined && observed.slot === 'current' && observed.specHash !== wants) return observed; // to be replaced: the list says enough
       return limit(async (): Promise<ObservedContainer | undefined> => {
         const d = await runtime.inspectContainer(c.id);
         if (!d) return undefined; // removed meanwhile

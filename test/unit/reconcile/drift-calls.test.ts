@@ -58,6 +58,18 @@ describe('a drift check costs what changed', () => {
     expect(summary(after.planned)).toHaveLength(5);
   });
 
+  it('given the desired spec hashes, a container about to be replaced is not inspected; the others are', async () => {
+    const runtime = fakeWith('busybox:1.35');
+    const env = await environment({ 'a.yaml': svc('a'), 'b.yaml': svc('b'), 'c.yaml': svc('c') });
+    await converge(runtime, env);
+    const changed = await environment({ 'a.yaml': svc('a', 'environment: { REV: "2" }\n'), 'b.yaml': svc('b', 'environment: { REV: "2" }\n'), 'c.yaml': svc('c') });
+    const counted = countingRuntime(runtime);
+    const desiredHashes = new Map(changed.services.map((s) => [s.name, s.specHash]));
+    const actual = await observe(counted.runtime, changed.name, ['busybox:1.35'], { desiredHashes });
+    expect(Object.fromEntries(counted.calls)).toEqual({ listContainers: 1, inspectContainer: 1, apiVersion: 1 });
+    expect(summary(plan(changed, actual, 'r2'))).toEqual(['replace a: spec changed: environment.REV', 'replace b: spec changed: environment.REV']);
+  });
+
   it('docker update (invisible in the list) is seen once the engine event makes the cache forget that container', async () => {
     const { runtime, cache, check } = await fiveServices();
     await check();
