@@ -1,0 +1,164 @@
+// Where the time of one `stagecoach apply` goes: creates 20 services, then
+// replaces them, and prints for each run the engine's container events
+// (create, start, health_status, kill, die, destroy, rename) relative to the
+// moment the CLI was spawned, and the Engine API requests it made, counted
+// at a unix-socket proxy given to it as DOCKER_HOST. Not a benchmark (no
+// peer, one sample): a timeline for finding the serial waits.
+//
+//   npm run build && flock /tmp/stagecoach-docker.lock npx tsx bench/rollout-trace.ts
+//
+// Knobs: TRACE_HEALTHCHECK=0 (services without a healthcheck), TRACE_COUNT (20).
+import { createConnection, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { docker, Registry, removeStagecoachEnv, StagecoachEnv, stagecoachBin as builtBin, timed } from './reconcile.js';
+
+/** TRACE_BIN: another build's bin/stagecoach.js (a before/after in one sitting). */
+const stagecoachBin = process.env.TRACE_BIN ?? builtBin;
+
+const COUNT = Number(process.env.TRACE_COUNT ?? 20) || 20;
+const HEALTHCHECK = process.env.TRACE_HEALTHCHECK !== '0';
+const runId = Date.now().toString(36).slice(-6);
+
+interface Call {
+  at: number;
+  route: string;
+}
+
+function route(url: string): string {
+  const [p] = url.split('?');
+  return p!.replace(/\/v1\.\d+/, '').replace(/\/containers\/(?!create$|json$)[^/]+/, '/containers/{id}').replace(/\/images\/.+\/json$/, '/images/{ref}/json');
+}
+
+async function countingProxy(upstream: string): Promise<{ socketPath: string; calls: Call[]; close(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stagecoach-trace-'));
+  const socketPath = path.join(dir, 'docker.sock');
+  const calls: Call[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const engine = createConnection(upstream);
+    sockets.add(client).add(engine);
+    let carry = '';
+    client.on('data', (chunk: Buffer) => {
+      const text = carry + chunk.toString('latin1');
+      const re = /(GET|POST|PUT|DELETE|HEAD) (\/\S+) HTTP\/1\.[01]\r\n/g; // not anchored: on a kept-alive socket a request follows the last one's body
+      let m: RegExpExecArray | null;
+      let end = 0;
+      while ((m = re.exec(text))) {
+        calls.push({ at: performance.now(), route: `${m[1]} ${route(m[2]!)}` });
+        end = re.lastIndex;
+      }
+      carry = text.slice(Math.max(end, text.length - 512));
+    });
+    client.pipe(engine);
+    engine.pipe(client);
+    const close = () => {
+      client.destroy();
+      engine.destroy();
+    };
+    client.on('error', close).on('close', close);
+    engine.on('error', close).on('close', close);
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return {
+    socketPath,
+    calls,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Seen {
+  at: number;
+  action: string;
+  name: string;
+  id: string;
+}
+
+const ms = (n: number) => `${Math.round(n)}`;
+
+function report(title: string, t0: number, total: number, events: Seen[], calls: Call[]): void {
+  console.log(`\n## ${title}: ${(total / 1000).toFixed(2)} s wall`);
+  const byRoute = new Map<string, number[]>();
+  for (const c of calls) byRoute.set(c.route, [...(byRoute.get(c.route) ?? []), c.at - t0]);
+  console.log(`API requests: ${calls.length}`);
+  for (const [r, at] of [...byRoute].sort((a, b) => b[1].length - a[1].length)) console.log(`  ${String(at.length).padStart(4)}  ${r}  (first ${ms(Math.min(...at))} ms, last ${ms(Math.max(...at))} ms)`);
+  const byAction = new Map<string, number[]>();
+  for (const e of events) byAction.set(e.action, [...(byAction.get(e.action) ?? []), e.at - t0]);
+  console.log('engine events (ms after spawn: first / median / last):');
+  for (const [a, at] of byAction) {
+    const s = [...at].sort((x, y) => x - y);
+    console.log(`  ${a.padEnd(34)} ${String(s.length).padStart(3)}  ${ms(s[0]!)} / ${ms(s[Math.floor(s.length / 2)]!)} / ${ms(s[s.length - 1]!)}`);
+  }
+  // per new container: the gaps between its phases, and the old one's retirement
+  const created = events.filter((e) => e.action === 'create');
+  const gaps = new Map<string, number[]>();
+  const gap = (what: string, a?: Seen, b?: Seen) => a && b && gaps.set(what, [...(gaps.get(what) ?? []), b.at - a.at]);
+  for (const c of created) {
+    const own = events.filter((e) => e.id === c.id);
+    const first = (action: string) => own.find((e) => e.action === action);
+    const start = first('start');
+    const ready = first('health_status: healthy');
+    const rename = first('rename');
+    gap('create → start', c, start);
+    gap('start → healthy', start, ready);
+    gap('healthy → renamed (old stopped and removed)', ready, rename);
+    if (!ready) gap('start → renamed (no healthcheck: grace, old stopped and removed)', start, rename);
+    const old = events.find((e) => e.action === 'kill' && e.name === c.name.replace(/\.next$/, ''));
+    const destroyed = old && events.find((e) => e.action === 'destroy' && e.id === old.id);
+    gap('old: kill → destroy', old, destroyed);
+    gap('old destroyed → new renamed', destroyed, rename);
+  }
+  console.log('per new container (ms: min / median / max):');
+  for (const [what, values] of gaps) {
+    const s = [...values].sort((x, y) => x - y);
+    console.log(`  ${what.padEnd(64)} ${ms(s[0]!)} / ${ms(s[Math.floor(s.length / 2)]!)} / ${ms(s[s.length - 1]!)}`);
+  }
+}
+
+async function run(sc: StagecoachEnv, revision: string, title: string, proxy: Awaited<ReturnType<typeof countingProxy>>): Promise<void> {
+  await sc.write({ count: COUNT, kind: 'httpd', healthcheck: HEALTHCHECK, revision, runId });
+  const events: Seen[] = [];
+  const stream = (await docker.getEvents({ filters: { type: ['container'], label: [`io.stagecoach.environment=${sc.env}`] } })) as NodeJS.ReadableStream & { destroy(): void };
+  let buf = '';
+  stream.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const line of lines.filter(Boolean)) {
+      const e = JSON.parse(line) as { Action: string; timeNano: number; Actor: { ID: string; Attributes: Record<string, string> } };
+      events.push({ at: e.timeNano / 1e6 - performance.timeOrigin, action: e.Action.replace(/^(exec_\w+):.*/, '$1'), name: e.Actor.Attributes.name ?? '', id: e.Actor.ID });
+    }
+  });
+  const calls0 = proxy.calls.length;
+  const t0 = performance.now();
+  const result = await (timed(process.execPath, [stagecoachBin, 'apply', '--env', sc.env, '--repo', sc.dir], { env: { STAGECOACH_LOG_LEVEL: 'silent', DOCKER_HOST: `unix://${proxy.socketPath}` } }));
+  if (result.code !== 0) console.log(`apply exited ${result.code}:\n${result.stdout.split('\n').filter((l) => l.includes('✗')).join('\n')}`);
+  await new Promise((r) => setTimeout(r, 300));
+  stream.destroy();
+  report(title, t0, result.ms, events, proxy.calls.slice(calls0));
+}
+
+const registry = new Registry(runId);
+const sc = await StagecoachEnv.create(registry, `trace-${runId}`);
+const upstream = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+const proxy = await countingProxy(upstream);
+// The environment's network is made here with a subnet of its own: the shared engine's default
+// address pools can be used up by other work. Its creation is then not part of the trace.
+const network = `stagecoach-${sc.env}`;
+await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: { 'io.stagecoach.managed': 'true', 'io.stagecoach.environment': sc.env }, IPAM: { Driver: 'default', Config: [{ Subnet: `10.231.${Math.floor(Math.random() * 250)}.0/24` }] } });
+try {
+  await run(sc, 'a', `create ${COUNT}${HEALTHCHECK ? ' (healthcheck 1s)' : ' (no healthcheck)'}`, proxy);
+  await run(sc, 'b', `replace ${COUNT}${HEALTHCHECK ? ' (healthcheck 1s)' : ' (no healthcheck)'}`, proxy);
+} finally {
+  await proxy.close();
+  await removeStagecoachEnv(sc.env);
+  await docker.getNetwork(network).remove().catch(() => undefined);
+  for (const dir of registry.dirs) await rm(dir, { recursive: true, force: true });
+}
