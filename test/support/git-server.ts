@@ -24,8 +24,9 @@ export class GitServer {
     readonly port: number,
   ) {}
 
-  static async start(): Promise<GitServer> {
-    const server = new GitServer(await mkdtemp(path.join(tmpdir(), 'stagecoach-git-')), await freePort());
+  /** Serves the bare repositories in `baseDir` (default: a new temporary folder). */
+  static async start(baseDir?: string): Promise<GitServer> {
+    const server = new GitServer(baseDir ?? (await mkdtemp(path.join(tmpdir(), 'stagecoach-git-'))), await freePort());
     await server.up();
     return server;
   }
