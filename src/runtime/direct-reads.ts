@@ -66,13 +66,15 @@ export function directReads(connection: EngineConnection, hint: (message: string
             const json = parseBody(Buffer.concat(chunks).toString());
             const status = res.statusCode ?? 0;
             if (request.statusCodes[status] === true) resolve(json);
-            else reject(statusError(request, status, json));
+            else fail(statusError(request, status, json));
           });
         });
-        req.on('error', (err: NodeJS.ErrnoException) => {
+        // As connect.ts's explainFailures does for the modem: a refused status too (a TLS engine answers plain HTTP with a 400).
+        const fail = (err: Error) => {
           const better = hint(err.message);
-          reject(better ? Object.assign(new Error(better, { cause: err }), { code: err.code }) : err);
-        });
+          reject(better ? Object.assign(new Error(better, { cause: err }), { code: (err as NodeJS.ErrnoException).code, statusCode: (err as { statusCode?: number }).statusCode }) : err);
+        };
+        req.on('error', fail);
         req.end();
       }),
   );

@@ -73,6 +73,22 @@ describe('directReads sends what docker-modem sends, without docker-modem', () =
   });
 });
 
+describe('directReads hints as the modem does', () => {
+  it('a refused status gets the hint too, keeping its statusCode (a TLS engine answers plain HTTP with a 400)', async () => {
+    const hint = (m: string) => (/No such container/.test(m) ? 'what to do about it' : undefined);
+    const viaModem = await (() => {
+      const modem = new ModemClass({ socketPath });
+      const dial = modem.dial.bind(modem);
+      // connect.ts's explainFailures, reduced to what this test needs.
+      (modem as unknown as { dial: typeof dial }).dial = (o, cb) => dial(o, (err, data) => cb?.(err && hint(err.message) ? Object.assign(new Error(hint(err.message)!, { cause: err }), { statusCode: (err as { statusCode?: number }).statusCode }) : err, data));
+      return engineReads(modem).inspectContainer('gone').catch((e: unknown) => e);
+    })();
+    const direct = await directReads({ socketPath }, hint).inspectContainer('gone').catch((e: unknown) => e);
+    expect(direct).toMatchObject({ message: 'what to do about it', statusCode: 404 });
+    expect(direct).toMatchObject({ message: (viaModem as Error).message, statusCode: (viaModem as { statusCode: number }).statusCode });
+  });
+});
+
 describe('readPath', () => {
   it.each([
     [{ path: '/containers/json?', statusCodes: {}, options: { all: true, filters: { label: ['a=b'] } } }, '/containers/json?all=true&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D'],
