@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `prepare` on install).
-import { runCli } from '../dist/cli/main.js';
+// Thin launcher: `npm run build` (run by `prepare` on install) compiles the CLI
+// to dist/ and bundles it into dist/bundle/ (scripts/bundle-cli.mjs).
+import { runCli } from '../dist/bundle/main.js';
 
 process.exitCode = await runCli(process.argv.slice(2));

@@ -1,6 +1,6 @@
 // First: it keeps docker-modem and dockerode from loading ssh2 and grpc (deferred-modules.ts).
 import './deferred-modules.js';
-import Modem from 'docker-modem';
+import type Modem from 'docker-modem';
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { DockerError } from '../errors.js';
 import { errorText } from './docker-errors.js';
 import { sshClientOptions, sshHint } from './ssh.js';
+import { directReads } from './direct-reads.js';
+import type { EngineConnection } from './direct-reads.js';
+import type { EngineReads } from './engine-reads.js';
 
 export interface TlsFiles { ca: string; cert: string; key: string }
 
@@ -19,25 +22,42 @@ export function dockerClientFor(endpoint: string | null, tls: TlsFiles | undefin
   const target = endpoint ?? env.DOCKER_HOST ?? LOCAL_SOCKET;
   const certDir = endpoint === null ? env.DOCKER_CERT_PATH : undefined;
   const files = tls ?? (certDir ? { ca: join(certDir, 'ca.pem'), cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } : undefined);
-  const modem = new Modem(clientOptions(target, files, env));
-  explainFailures(modem, target, files, env);
-  return { docker: lazyDockerode(modem), host: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1@') };
+  const options = clientOptions(target, files, env);
+  const hint = failureHint(target, files, env);
+  const modem = () => {
+    const client = new (requireCjs('docker-modem') as typeof Modem)(options);
+    explainFailures(client, hint);
+    return client;
+  };
+  return { docker: lazyDockerode(modem, directReads(options as EngineConnection, hint)), host: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1@') };
 }
 
 const requireCjs = createRequire(import.meta.url);
 
+const readsKey = Symbol('stagecoach.engineReads');
+
+/** The direct engine reads a client from dockerClientFor carries (direct-reads.ts); undefined for any other client. */
+export function directReadsOf(docker: Docker): EngineReads | undefined {
+  return (docker as unknown as Record<symbol, EngineReads | undefined>)[readsKey];
+}
+
 /**
- * A dockerode client over `modem` that loads dockerode on first use. Its
- * `modem` is there at once: DockerRuntime's read-only calls go through it
- * (engine-reads.ts), so `plan` never loads dockerode, which costs 0.15–0.2 s
- * of every start (it requires @grpc/grpc-js and protobufjs at load).
+ * A dockerode client over `modem` that loads dockerode on first use, and the
+ * modem on first use of `modem` (given as a function). DockerRuntime's
+ * read-only calls go through `reads` when given (directReadsOf), else through
+ * the modem (engine-reads.ts), so `plan` loads neither dockerode, which costs
+ * 0.15–0.2 s of every start (it requires @grpc/grpc-js and protobufjs at
+ * load), nor docker-modem.
  */
-export function lazyDockerode(modem: Modem): Docker {
+export function lazyDockerode(modem: Modem | (() => Modem), reads?: EngineReads): Docker {
   let real: Docker | undefined;
-  const load = (): Docker => (real ??= new (requireCjs('dockerode') as typeof Docker)({ modem } as Docker.DockerOptions));
+  let client: Modem | undefined;
+  const modemNow = (): Modem => (client ??= typeof modem === 'function' ? modem() : modem);
+  const load = (): Docker => (real ??= new (requireCjs('dockerode') as typeof Docker)({ modem: modemNow() } as Docker.DockerOptions));
   return new Proxy({} as Docker, {
     get(_target, property) {
-      if (property === 'modem') return modem;
+      if (property === readsKey) return reads;
+      if (property === 'modem') return modemNow();
       const docker = load();
       const value: unknown = Reflect.get(docker, property, docker);
       return typeof value === 'function' ? value.bind(docker) : value;
@@ -74,9 +94,13 @@ function tlsHint(message: string, target: string, tls: TlsFiles | undefined): st
   return undefined;
 }
 
+/** What to do about a connection failure to `target`, when there is something to say. */
+function failureHint(target: string, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): (message: string) => string | undefined {
+  return (message) => (target.startsWith('ssh://') ? sshHint(message, target, env) : target.startsWith('unix://') ? undefined : tlsHint(message, target, tls));
+}
+
 /** Rewrites connection failures as they leave docker-modem, so every operation's DockerError says what to fix. */
-function explainFailures(client: Modem, target: string, tls: TlsFiles | undefined, env: NodeJS.ProcessEnv): void {
-  const hint = (message: string) => (target.startsWith('ssh://') ? sshHint(message, target, env) : target.startsWith('unix://') ? undefined : tlsHint(message, target, tls));
+function explainFailures(client: Modem, hint: (message: string) => string | undefined): void {
   const modem = client as unknown as { dial(options: unknown, callback: (err: Error | null, data?: unknown) => void): unknown };
   const dial = modem.dial.bind(modem);
   modem.dial = (options, callback) =>

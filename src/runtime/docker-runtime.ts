@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { DockerError } from '../errors.js';
-import { dockerConfigPath } from './connect.js';
+import { directReadsOf, dockerConfigPath } from './connect.js';
 import { createBody } from './create-body.js';
 import { tarFiles } from './tar.js';
 import { loadImage, saveImage } from './image-archive.js';
@@ -30,9 +30,9 @@ export class DockerRuntime implements ContainerRuntime {
 
   private version: Promise<string> | undefined;
   private engineReads: EngineReads | undefined;
-  /** List and inspect over the client's modem: a lazy client (connect.ts) then never loads dockerode for a plan. */
+  /** List and inspect without dockerode: directly over HTTP for a client from dockerClientFor, else over the client's modem. */
   private get reads(): EngineReads {
-    return (this.engineReads ??= engineReads(this.docker.modem));
+    return (this.engineReads ??= directReadsOf(this.docker) ?? engineReads(this.docker.modem));
   }
 
   async ping(): Promise<void> {

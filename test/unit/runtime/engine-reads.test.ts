@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import type Modem from 'docker-modem';
 import { describe, expect, it } from 'vitest';
-import { lazyDockerode } from '../../../src/runtime/connect.js';
+import { directReadsOf, dockerClientFor, lazyDockerode } from '../../../src/runtime/connect.js';
 import { engineReads } from '../../../src/runtime/engine-reads.js';
 
 /** A modem that records what it is asked to send and answers `{}`. */
@@ -46,5 +46,22 @@ describe('lazyDockerode', () => {
     expect(docker.modem).toBe(modem);
     await docker.getContainer('c0ffee').start();
     expect(sent).toEqual([expect.objectContaining({ path: '/containers/c0ffee/start?', method: 'POST' })]);
+  });
+
+  it('makes a modem given as a function on first use of modem, once, and carries the direct reads it is given', () => {
+    const { modem } = recordingModem();
+    let made = 0;
+    const reads = engineReads(modem);
+    const docker = lazyDockerode(() => (made++, modem), reads);
+    expect(directReadsOf(docker)).toBe(reads);
+    expect(made).toBe(0);
+    expect(docker.modem).toBe(modem);
+    expect(docker.modem).toBe(modem);
+    expect(made).toBe(1);
+  });
+
+  it('a client from dockerClientFor reads directly (direct-reads.ts); any other client has no direct reads', () => {
+    expect(directReadsOf(dockerClientFor('unix:///run/nothing.sock', undefined, {}).docker)).toBeDefined();
+    expect(directReadsOf(lazyDockerode(recordingModem().modem))).toBeUndefined();
   });
 });

@@ -1,0 +1,3 @@
+export declare const bundleDir: string;
+export declare const bundledPackages: ReadonlySet<string>;
+export declare function packageOf(specifier: string): string;
