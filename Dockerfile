@@ -53,7 +53,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
 # The build also compiles the schemas into standalone validators (scripts/build-schemas.mjs).
 COPY schemas/ schemas/
-COPY scripts/build-schemas.mjs scripts/
+COPY scripts/build-schemas.mjs scripts/bundle-cli.mjs scripts/bundle-policy.mjs scripts/
 RUN npm run build
 
 # ---------------------------------------------------------------------------
