@@ -22,9 +22,6 @@
 //   npm run bench:scale          # ~10 minutes on 2 cores, most of it creating and removing 1,000 containers
 //
 // Knobs: BENCH_SCALE_ENVS (10), BENCH_SCALE_SERVICES (100), BENCH_SCALE_POLLS (30),
-// BENCH_SCALE_SOURCE=git serves the bare repo with `git daemon` on loopback and
-// gives the daemon its git:// URL (a remote: every poll is a `git ls-remote`;
-// the bound is then one ls-remote of that URL),
 // BENCH_SCALE_KEEP=1 leaves the repo and containers for another run,
 // BENCH_SCALE_REUSE=<run> measures again over them (a fresh daemon and data dir)
 // and removes them afterwards unless BENCH_SCALE_KEEP=1. The daemon runs with the
@@ -45,7 +42,6 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { DaemonProcess, projectRoot, stagecoachBin } from '../test/support/daemon-process.js';
-import { GitServer } from '../test/support/git-server.js';
 import { parseMetrics } from '../test/support/prometheus.js';
 import { formatMs, table } from '../test/support/stats.js';
 import { sleep, waitFor } from '../test/support/wait.js';
@@ -58,8 +54,6 @@ const identity = { GIT_AUTHOR_NAME: 'Bench User', GIT_AUTHOR_EMAIL: 'bench@examp
 const log = (m: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 export interface ScaleResult {
-  /** Where the daemon read the config repo: its folder, or git:// from `git daemon` on loopback. */
-  source: 'local' | 'git';
   environments: number;
   services: number;
   deployMs: number | null;
@@ -168,16 +162,14 @@ export async function startFlags(): Promise<string[]> {
   return m[1]!.trim().split(' ').filter(Boolean);
 }
 
-export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeFlags: string[]; source: 'local' | 'git' }): Promise<ScaleResult> {
+export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeFlags: string[] }): Promise<ScaleResult> {
   const runId = o.reuse ?? randomBytes(3).toString('hex');
   const dir = path.join(tmpdir(), `stagecoach-bench-scale-${runId}`);
   const envs = envNames(runId, o.envs);
   const docker = new Docker();
   let daemon: DaemonProcess | undefined;
-  let server: GitServer | undefined;
   const cleanup = async () => {
     await daemon?.terminate().catch(() => undefined);
-    await server?.down();
     if (daemon) await rm(daemon.dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     if (o.keep) return log(`kept run ${runId}: BENCH_SCALE_REUSE=${runId} measures again over it`);
     await removeAll(docker, runId, envs);
@@ -191,11 +183,8 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
       await mkdir(dir, { recursive: true });
       bare = await createRepo(dir, runId, o.envs, o.services);
     } else if (!existsSync(bare)) throw new Error(`BENCH_SCALE_REUSE=${o.reuse}: no repo at ${bare}`);
-    // git://: the daemon asks a git server on loopback, as it would a remote; the bound then is an ls-remote of the same URL.
-    server = o.source === 'git' ? await GitServer.start(dir) : undefined;
-    const url = server ? server.url('config') : bare;
     const began = performance.now();
-    daemon = await DaemonProcess.start(['--repo', url, '--interval', '1s'], {}, { command: [process.execPath, ...o.nodeFlags, stagecoachBin, 'run'] });
+    daemon = await DaemonProcess.start(['--repo', bare, '--interval', '1s'], {}, { command: [process.execPath, ...o.nodeFlags, stagecoachBin, 'run'] });
     log(`daemon ${daemon.pid} ${o.reuse ? 'takes over' : 'deploys'} ${o.envs} × ${o.services} services (run ${runId})…`);
     await settled(daemon, envs, 1_800_000);
     const deployMs = performance.now() - began;
@@ -211,7 +200,7 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
     if (running.length !== o.envs * o.services) throw new Error(`expected ${o.envs * o.services} running containers, found ${running.length}`);
     log(`measuring ${o.polls} polls`);
     // The bound is measured before and after the window; the lower is taken (the machine may be busy with other work in one of them).
-    const lsBefore = await lsRemoteCpuMs(url);
+    const lsBefore = await lsRemoteCpuMs(bare);
     const m0 = await metrics(daemon);
     const p0 = await procTimes(daemon.pid);
     const t0 = performance.now();
@@ -226,10 +215,9 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
     const d = (key: string) => (m1.get(key) ?? 0) - (m0.get(key) ?? 0);
     const dockerCalls: Record<string, number> = { total: d('stagecoach_docker_api_calls_total') };
     for (const key of m1.keys()) if (key.startsWith('stagecoach_docker_api_calls_total:') && d(key) > 0) dockerCalls[key.split(':')[1]!] = d(key);
-    const lsCpu = Math.min(lsBefore, await lsRemoteCpuMs(url));
+    const lsCpu = Math.min(lsBefore, await lsRemoteCpuMs(bare));
     const mb = (key: string) => (m1.get(key) ?? 0) / 1024 / 1024;
     return {
-      source: o.source,
       environments: o.envs,
       services: o.services,
       deployMs: o.reuse ? null : deployMs,
@@ -271,8 +259,7 @@ export function renderScale(r: ScaleResult): string {
     ['Docker API calls per drift check', `${checks ? (calls / checks).toFixed(1) : '—'} (${byOp})`, `≤ ${r.environments} (1 per environment)`, checks ? ratio(calls / checks, r.environments) : '—'],
     ['setup: first deploy of all services + markers', r.deployMs === null ? 'reused' : formatMs(r.deployMs), '', ''],
   ];
-  const repo = r.source === 'git' ? 'bare repo served by git daemon on loopback (git://)' : 'local bare repo';
-  return `idle daemon — ${r.environments} environments × ${r.services} services, --interval 1s, ${repo}, nothing changing\n\n${table(['measurement', 'value', 'target / bound', 'ratio'], body)}`;
+  return `idle daemon — ${r.environments} environments × ${r.services} services, --interval 1s, local bare repo, nothing changing\n\n${table(['measurement', 'value', 'target / bound', 'ratio'], body)}`;
 }
 
 async function main(): Promise<number> {
@@ -283,7 +270,6 @@ async function main(): Promise<number> {
     polls: num('BENCH_SCALE_POLLS', 30),
     keep: process.env.BENCH_SCALE_KEEP === '1',
     reuse: process.env.BENCH_SCALE_REUSE || undefined,
-    source: process.env.BENCH_SCALE_SOURCE === 'git' ? ('git' as const) : ('local' as const),
     nodeFlags: process.env.BENCH_SCALE_NODE_FLAGS !== undefined ? process.env.BENCH_SCALE_NODE_FLAGS.split(' ').filter(Boolean) : await startFlags(),
   };
   const describe = (cmd: string, args: string[]) => run(cmd, args).then((r) => r.stdout.trim().split('\n')[0]!, () => 'unknown');

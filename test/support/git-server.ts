@@ -24,9 +24,8 @@ export class GitServer {
     readonly port: number,
   ) {}
 
-  /** Serves the bare repositories in `baseDir` (default: a new temporary folder). */
-  static async start(baseDir?: string): Promise<GitServer> {
-    const server = new GitServer(baseDir ?? (await mkdtemp(path.join(tmpdir(), 'stagecoach-git-'))), await freePort());
+  static async start(): Promise<GitServer> {
+    const server = new GitServer(await mkdtemp(path.join(tmpdir(), 'stagecoach-git-')), await freePort());
     await server.up();
     return server;
   }
