@@ -157,7 +157,7 @@ async function scale(): Promise<void> {
   const label = stagecoachLabel(sc.env);
   try {
     await sc.write(shape(SCALE, 'sleep', false, 'a'));
-    progress(`stagecoach apply: creating ${SCALE} services (no healthcheck: 1 s grace each, 20 at a time)`);
+    progress(`stagecoach apply: creating ${SCALE} services (no healthcheck: 500 ms without a die each, 20 at a time)`);
     const created = await sc.apply();
     await expectConverged(`stagecoach create ${SCALE}`, label, SCALE, false);
     createRow.stagecoach.push(created.ms);
