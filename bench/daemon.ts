@@ -55,8 +55,6 @@ import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -64,6 +62,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { DaemonProcess } from '../test/support/daemon-process.js';
+import { DockerProxy } from './docker-proxy.js';
 import { GitServer } from '../test/support/git-server.js';
 import { formatMs, median, table } from '../test/support/stats.js';
 
@@ -252,72 +251,6 @@ async function removeEnvironment(docker: Docker, env: string): Promise<void> {
   const { Volumes: volumes } = await docker.listVolumes({ filters });
   for (const v of volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
   if (stuck.length) throw new Error(`the engine refused to remove network(s) ${stuck.join(', ')}; remove them by hand (docker network rm)`);
-}
-
-interface ApiCall {
-  at: number;
-  route: string;
-}
-
-/** A unix socket that forwards to the engine and writes down every request line it carries. */
-class DockerProxy {
-  readonly calls: ApiCall[] = [];
-  private readonly sockets = new Set<Socket>();
-  private constructor(
-    readonly socketPath: string,
-    private readonly server: Server,
-  ) {}
-
-  static async start(dir: string, upstream: string): Promise<DockerProxy> {
-    const socketPath = path.join(dir, 'docker.sock');
-    const server = createServer();
-    const proxy = new DockerProxy(socketPath, server);
-    server.on('connection', (client) => {
-      const engine = createConnection(upstream);
-      proxy.sockets.add(client).add(engine);
-      let carry = '';
-      client.on('data', (chunk: Buffer) => {
-        const text = carry + chunk.toString('latin1');
-        const re = /(?:^|\r\n)(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]\r\n/g;
-        let m: RegExpExecArray | null;
-        let end = 0;
-        while ((m = re.exec(text))) {
-          proxy.calls.push({ at: performance.now(), route: `${m[1]} ${normalizeRoute(m[2]!)}` });
-          end = re.lastIndex;
-        }
-        carry = text.slice(Math.max(end, text.length - 512));
-      });
-      client.pipe(engine);
-      engine.pipe(client);
-      const close = () => {
-        client.destroy();
-        engine.destroy();
-        proxy.sockets.delete(client);
-        proxy.sockets.delete(engine);
-      };
-      client.on('error', close).on('close', close);
-      engine.on('error', close).on('close', close);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => resolve());
-    });
-    return proxy;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
-function normalizeRoute(url: string): string {
-  return url
-    .split('?')[0]!
-    .replace(/^\/v\d+\.\d+/, '')
-    .replace(/^\/containers\/(?!json$|create$)[^/]+/, '/containers/{id}')
-    .replace(/^\/images\/(?!json$|create$).+\/json$/, '/images/{ref}/json')
-    .replace(/^\/networks\/(?!create$)[^/]+/, '/networks/{id}');
 }
 
 // ------------------------------------------------------------------ part 1: latency

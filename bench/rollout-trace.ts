@@ -8,12 +8,12 @@
 //   npm run build && flock /tmp/stagecoach-docker.lock npx tsx bench/rollout-trace.ts
 //
 // Knobs: TRACE_HEALTHCHECK=0 (services without a healthcheck), TRACE_COUNT (20).
-import { createConnection, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DockerProxy } from './docker-proxy.js';
+import type { ApiCall } from './docker-proxy.js';
 import { docker, Registry, removeStagecoachEnv, StagecoachEnv, stagecoachBin as builtBin, timed } from './reconcile.js';
 
 /** TRACE_BIN: another build's bin/stagecoach.js (a before/after in one sitting). */
@@ -22,57 +22,6 @@ const stagecoachBin = process.env.TRACE_BIN ?? builtBin;
 const COUNT = Number(process.env.TRACE_COUNT ?? 20) || 20;
 const HEALTHCHECK = process.env.TRACE_HEALTHCHECK !== '0';
 const runId = Date.now().toString(36).slice(-6);
-
-interface Call {
-  at: number;
-  route: string;
-}
-
-function route(url: string): string {
-  const [p] = url.split('?');
-  return p!.replace(/\/v1\.\d+/, '').replace(/\/containers\/(?!create$|json$)[^/]+/, '/containers/{id}').replace(/\/images\/.+\/json$/, '/images/{ref}/json');
-}
-
-async function countingProxy(upstream: string): Promise<{ socketPath: string; calls: Call[]; close(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'stagecoach-trace-'));
-  const socketPath = path.join(dir, 'docker.sock');
-  const calls: Call[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const engine = createConnection(upstream);
-    sockets.add(client).add(engine);
-    let carry = '';
-    client.on('data', (chunk: Buffer) => {
-      const text = carry + chunk.toString('latin1');
-      const re = /(GET|POST|PUT|DELETE|HEAD) (\/\S+) HTTP\/1\.[01]\r\n/g; // not anchored: on a kept-alive socket a request follows the last one's body
-      let m: RegExpExecArray | null;
-      let end = 0;
-      while ((m = re.exec(text))) {
-        calls.push({ at: performance.now(), route: `${m[1]} ${route(m[2]!)}` });
-        end = re.lastIndex;
-      }
-      carry = text.slice(Math.max(end, text.length - 512));
-    });
-    client.pipe(engine);
-    engine.pipe(client);
-    const close = () => {
-      client.destroy();
-      engine.destroy();
-    };
-    client.on('error', close).on('close', close);
-    engine.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-  return {
-    socketPath,
-    calls,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 interface Seen {
   at: number;
@@ -83,7 +32,7 @@ interface Seen {
 
 const ms = (n: number) => `${Math.round(n)}`;
 
-function report(title: string, t0: number, total: number, events: Seen[], calls: Call[]): void {
+function report(title: string, t0: number, total: number, events: Seen[], calls: ApiCall[]): void {
   console.log(`\n## ${title}: ${(total / 1000).toFixed(2)} s wall`);
   const byRoute = new Map<string, number[]>();
   for (const c of calls) byRoute.set(c.route, [...(byRoute.get(c.route) ?? []), c.at - t0]);
@@ -122,7 +71,7 @@ function report(title: string, t0: number, total: number, events: Seen[], calls:
   }
 }
 
-async function run(sc: StagecoachEnv, revision: string, title: string, proxy: Awaited<ReturnType<typeof countingProxy>>): Promise<void> {
+async function run(sc: StagecoachEnv, revision: string, title: string, proxy: DockerProxy): Promise<void> {
   await sc.write({ count: COUNT, kind: 'httpd', healthcheck: HEALTHCHECK, revision, runId });
   const events: Seen[] = [];
   const stream = (await docker.getEvents({ filters: { type: ['container'], label: [`io.stagecoach.environment=${sc.env}`] } })) as NodeJS.ReadableStream & { destroy(): void };
@@ -148,7 +97,8 @@ async function run(sc: StagecoachEnv, revision: string, title: string, proxy: Aw
 const registry = new Registry(runId);
 const sc = await StagecoachEnv.create(registry, `trace-${runId}`);
 const upstream = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-const proxy = await countingProxy(upstream);
+const proxyDir = await mkdtemp(path.join(tmpdir(), 'stagecoach-trace-'));
+const proxy = await DockerProxy.start(proxyDir, upstream);
 // The environment's network is made here with a subnet of its own: the shared engine's default
 // address pools can be used up by other work. Its creation is then not part of the trace.
 const network = `stagecoach-${sc.env}`;
@@ -158,6 +108,7 @@ try {
   await run(sc, 'b', `replace ${COUNT}${HEALTHCHECK ? ' (healthcheck 1s)' : ' (no healthcheck)'}`, proxy);
 } finally {
   await proxy.close();
+  await rm(proxyDir, { recursive: true, force: true });
   await removeStagecoachEnv(sc.env);
   await docker.getNetwork(network).remove().catch(() => undefined);
   for (const dir of registry.dirs) await rm(dir, { recursive: true, force: true });

@@ -14,9 +14,10 @@ import type { ContainerRuntime } from '../runtime/types.js';
 import type { ActionResult } from '../reconcile/rollout.js';
 import { revisionLabel } from '../reconcile/format.js';
 import type { Clock } from './clock.js';
+import { decisionLog } from './deploy-step.js';
 import type { DeployInput, DeployResult, DeployStep, FailedUpdate } from './deploy-step.js';
 import type { Metrics } from './metrics.js';
-import type { Decision, DecisionKind, ServiceStatus } from './status.js';
+import type { DecisionKind, ServiceStatus } from './status.js';
 
 export interface ContainerDeployDeps {
   runtime: ContainerRuntime;
@@ -42,6 +43,10 @@ function holdFailed(planned: Plan, failed: FailedUpdate | undefined): { plan: Pl
     return noop;
   });
   return { plan: { ...planned, actions }, held };
+}
+
+function emptyPlan(env: LoadedEnvironment, revision: string): Plan {
+  return { environment: env.name, revision, recovery: [], actions: [] };
 }
 
 function decisionOf(r: ActionResult): DecisionKind {
@@ -85,22 +90,14 @@ export class ContainerDeploy implements DeployStep {
     const { deps } = this;
     const started = Date.now();
     const log = deps.log.child({ environment: env.name, revision: revisionLabel(revision) });
-    const at = () => deps.clock.now().toISOString();
-    const decisions: Decision[] = [];
-    const decide = (kind: DecisionKind, reason: string, service?: string) => {
-      decisions.push({ at: at(), kind, revision, reason, ...(service ? { service } : {}) });
-      const level = kind === 'error' || kind === 'rollback' || kind === 'invalid' ? 'warn' : 'info';
-      log[level]({ decision: kind, service, reason }, `decision: ${kind}`);
-    };
+    const { decisions, decide, at } = decisionLog(log, deps.clock, revision);
     const images = env.services.map((s) => s.spec.image);
     deps.metrics.observes.inc({ environment: env.name });
     const actual = await observe(deps.runtime, env.name, images, { cache: deps.cache });
     const fingerprint = actualFingerprint(actual);
-    if (!failed && this.quiet.unchanged(env, revision, fingerprint)) {
-      const services = describeServices(env, actual, input.services);
-      return { services, decisions, failed, changed: false, transient: [], target: 'engine', state: 'synced', errors: [], applied: true, converged: true };
-    }
-    const { plan: planned, held } = holdFailed(plan(env, actual, revision), failed);
+    // Observed as the last quiet check saw it: the plan would be empty again, so it is not made.
+    const quiet = !failed && this.quiet.unchanged(env, revision, fingerprint);
+    const { plan: planned, held } = quiet ? { plan: emptyPlan(env, revision), held: [] } : holdFailed(plan(env, actual, revision), failed);
     let services = describeServices(env, actual, input.services);
     for (const a of held) decide('skip', a.reasons.at(-1)!, a.service);
     const changes = planned.actions.filter((a) => a.kind !== 'noop');

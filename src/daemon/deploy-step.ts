@@ -1,5 +1,7 @@
+import type { Logger } from 'pino';
 import type { EnvironmentManifest, LoadedEnvironment } from '../manifest/types.js';
-import type { Decision, ServiceStatus, SyncState, TargetKind } from './status.js';
+import type { Clock } from './clock.js';
+import type { Decision, DecisionKind, ServiceStatus, SyncState, TargetKind } from './status.js';
 
 /** Updates a revision already failed for: not retried until a new revision or a manual sync. */
 export interface FailedUpdate {
@@ -52,3 +54,18 @@ export interface DeployStep {
 
 /** Picks the deploy step of an environment (by its target). */
 export type DeployStepFor = (environment: EnvironmentManifest) => DeployStep;
+
+/**
+ * The decisions one deploy step takes at a revision, in order, each logged
+ * with its reason as it is taken (errors, rollbacks and refusals at warn).
+ */
+export function decisionLog(log: Logger, clock: Clock, revision: string) {
+  const decisions: Decision[] = [];
+  const at = () => clock.now().toISOString();
+  const decide = (kind: DecisionKind, reason: string, service?: string) => {
+    decisions.push({ at: at(), kind, revision, reason, ...(service ? { service } : {}) });
+    const level = kind === 'error' || kind === 'rollback' || kind === 'invalid' ? 'warn' : 'info';
+    log[level]({ decision: kind, service, reason }, `decision: ${kind}`);
+  };
+  return { decisions, decide, at };
+}

@@ -9,9 +9,10 @@ import type { SwarmAction, SwarmPlan } from '../swarm/plan.js';
 import { planSwarm } from '../swarm/plan.js';
 import type { SwarmPort } from '../swarm/types.js';
 import type { Clock } from './clock.js';
+import { decisionLog } from './deploy-step.js';
 import type { DeployInput, DeployResult, DeployStep } from './deploy-step.js';
 import type { Metrics } from './metrics.js';
-import type { Decision, DecisionKind, ServiceStatus } from './status.js';
+import type { DecisionKind, ServiceStatus } from './status.js';
 import { describeSwarmServices, observeSwarm, shortOfReplicas } from './swarm-status.js';
 
 export interface SwarmDeployDeps {
@@ -51,13 +52,7 @@ export class SwarmDeploy implements DeployStep {
     const { deps } = this;
     const started = Date.now();
     const log = deps.log.child({ environment: env.name, revision: revisionLabel(revision), target: 'swarm' });
-    const at = () => deps.clock.now().toISOString();
-    const decisions: Decision[] = [];
-    const decide = (kind: DecisionKind, reason: string, service?: string) => {
-      decisions.push({ at: at(), kind, revision, reason, ...(service ? { service } : {}) });
-      const level = kind === 'error' || kind === 'rollback' || kind === 'invalid' ? 'warn' : 'info';
-      log[level]({ decision: kind, service, reason }, `decision: ${kind}`);
-    };
+    const { decisions, decide, at } = decisionLog(log, deps.clock, revision);
     deps.metrics.observes.inc({ environment: env.name });
     await deps.swarm.requireManager();
     const before = await observeSwarm(deps.swarm, env.name);

@@ -56,6 +56,11 @@ export function readLocalBranch(repo: string, branch: string): string | null | u
   return null;
 }
 
+/** True for a config repo given as a local path (not a URL or scp-style ssh address). */
+export function isLocalPath(repo: string): boolean {
+  return path.isAbsolute(repo) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo);
+}
+
 /** The folder of a config repo given as a local path or a file:// URL; undefined for a remote one. */
 export function localRepoPath(url: string | undefined): string | undefined {
   if (!url) return undefined;
@@ -66,5 +71,5 @@ export function localRepoPath(url: string | undefined): string | undefined {
       return undefined;
     }
   }
-  return path.isAbsolute(url) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : undefined;
+  return isLocalPath(url) ? url : undefined;
 }

@@ -2,11 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { watch } from 'chokidar';
 
-/** True for a config repo given as a local path (not a URL or scp-style ssh address). */
-export function isLocalPath(repo: string): boolean {
-  return path.isAbsolute(repo) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo);
-}
-
 /**
  * Watches the refs of a local repository (bare or not) and calls onMove
  * (debounced) when a commit lands, so a local commit deploys within a second
