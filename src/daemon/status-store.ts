@@ -1,5 +1,6 @@
 import type { Decision, DaemonStatus, EnvironmentStatus } from './status.js';
 import { emptyEnvironment, maxDecisions } from './status.js';
+import { compareText } from '../text-order.js';
 
 /** What listeners (notifications, say) hear: every decision, with the environment's status after it. */
 export const storeEventKinds = ['deploy', 'rollback', 'heal', 'remove', 'recover', 'skip', 'block', 'invalid', 'error', 'verification-passed', 'verification-failed', 'proposal'] as const;
@@ -84,7 +85,7 @@ export class StatusStore {
       const before = s.environments.find((e) => e.name === name) ?? emptyEnvironment(name);
       after = { ...before, ...rest, revision: { ...before.revision, ...revision }, decisions: [...[...decisions].reverse(), ...before.decisions].slice(0, maxDecisions) };
       const others = s.environments.filter((e) => e.name !== name);
-      return { ...s, environments: [...others, after].sort((a, b) => a.name.localeCompare(b.name)) };
+      return { ...s, environments: [...others, after].sort((a, b) => compareText(a.name, b.name)) };
     });
     const status = this.environment(name)!;
     for (const decision of decisions) {

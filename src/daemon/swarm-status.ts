@@ -3,6 +3,7 @@ import { labels } from '../runtime/labels.js';
 import type { SwarmState } from '../swarm/plan.js';
 import type { ObservedService, SwarmPort, SwarmTask } from '../swarm/types.js';
 import type { ServiceStatus, SwarmServiceStatus } from './status.js';
+import { compareText } from '../text-order.js';
 
 /** An environment's Swarm services, their tasks and the nodes' names: everything the Swarm deploy step reads. */
 export interface SwarmObservation extends SwarmState {
@@ -28,7 +29,7 @@ export function serviceOf(observed: SwarmState, env: string, service: string): O
 
 function swarmStatus(o: ObservedService, tasks: SwarmTask[], nodes: Map<string, string>): SwarmServiceStatus {
   const meant = tasks.filter((t) => t.desiredState === 'running');
-  const failed = tasks.filter((t) => failedStates.has(t.state)).sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 3);
+  const failed = tasks.filter((t) => failedStates.has(t.state)).sort((a, b) => compareText(b.createdAt, a.createdAt)).slice(0, 3);
   return {
     replicas: { running: meant.filter(isRunning).length, desired: o.replicas },
     update: o.update ? { state: o.update.state, message: o.update.message } : null,

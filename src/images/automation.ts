@@ -7,6 +7,7 @@ import { checkImage } from './check.js';
 import type { ImageCheck, RegistryReader } from './check.js';
 import { watchedServices } from './watched.js';
 import type { WatchedService } from './watched.js';
+import { compareText } from '../text-order.js';
 
 /** What status, API and page show per watched service. */
 export interface ImageStatus {
@@ -85,7 +86,7 @@ export class ImageAutomation {
   }
 
   snapshot(): ImageStatus[] {
-    return [...this.statuses.values()].map((s) => ({ ...s, lastUpdate: s.lastUpdate ? { ...s.lastUpdate } : null })).sort((a, b) => a.environment.localeCompare(b.environment) || a.service.localeCompare(b.service));
+    return [...this.statuses.values()].map((s) => ({ ...s, lastUpdate: s.lastUpdate ? { ...s.lastUpdate } : null })).sort((a, b) => compareText(a.environment, b.environment) || compareText(a.service, b.service));
   }
 
   private async commit(environment: string, bumps: ImageBump[]): Promise<number> {

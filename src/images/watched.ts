@@ -1,6 +1,7 @@
 import type { LoadedEnvironment } from '../manifest/types.js';
 import { registryTarget } from '../registry/target.js';
 import type { ImagePolicy } from './policy.js';
+import { compareText } from '../text-order.js';
 
 /** A service whose image moves by itself: where it is, what it names now, and its policy. */
 export interface WatchedService {
@@ -27,5 +28,5 @@ export function watchedServices(envs: readonly LoadedEnvironment[]): WatchedServ
       out.push({ environment: env.name, service: s.name, image: s.spec.image, policy: s.imagePolicy, registry });
     }
   }
-  return out.sort((a, b) => a.environment.localeCompare(b.environment) || a.service.localeCompare(b.service));
+  return out.sort((a, b) => compareText(a.environment, b.environment) || compareText(a.service, b.service));
 }

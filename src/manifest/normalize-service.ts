@@ -25,6 +25,7 @@ import { normalizeVolumes } from './service-volumes.js';
 import type { FilesContext, RawFileRef, RepoFileRead } from './service-files.js';
 import { normalizeConfigs, normalizeSecrets, repoBind } from './service-files.js';
 import type { ContainerSpec, FileMount, DependencyCondition, EnvironmentManifest, Healthcheck, EdgeMode, PullPolicy, ServiceManifest, UpdateOrder } from './types.js';
+import { compareText } from '../text-order.js';
 
 /** Reports a problem at a path inside the document being normalized. */
 export type Report = (segments: (string | number)[], message: string, at?: 'key' | 'value') => void;
@@ -252,7 +253,7 @@ export function normalizeService(raw: RawService, ctx: NormalizeContext): Servic
   };
   const options = normalizeOptions(raw, ctx.report);
   if (options) spec.options = options;
-  const files = [...repoFiles, ...normalizeConfigs(raw.configs, filesCtx), ...normalizeSecrets(raw.secrets, filesCtx)].sort((a, b) => a.target.localeCompare(b.target));
+  const files = [...repoFiles, ...normalizeConfigs(raw.configs, filesCtx), ...normalizeSecrets(raw.secrets, filesCtx)].sort((a, b) => compareText(a.target, b.target));
   if (files.length) spec.files = files;
   const networks = normalizeServiceNetworks(raw.networks, ctx.environment, ctx.report);
   if (networks) spec.networks = networks;

@@ -1,3 +1,5 @@
+import { compareText } from '../text-order.js';
+
 export const protocols = ['tcp', 'udp', 'sctp'] as const;
 export type Protocol = (typeof protocols)[number];
 
@@ -114,5 +116,5 @@ export function formatBinding(b: PortBinding): string {
 }
 
 export function compareBindings(a: PortBinding, b: PortBinding): number {
-  return a.protocol.localeCompare(b.protocol) || a.target - b.target || a.hostIp.localeCompare(b.hostIp) || (a.published ?? 0) - (b.published ?? 0);
+  return compareText(a.protocol, b.protocol) || a.target - b.target || compareText(a.hostIp, b.hostIp) || (a.published ?? 0) - (b.published ?? 0);
 }

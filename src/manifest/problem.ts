@@ -1,3 +1,5 @@
+import { compareText } from '../text-order.js';
+
 /** A problem found in a manifest, located precisely enough for a person to fix it. */
 export interface Problem {
   /** Repo-relative path, e.g. environments/staging/web.yaml. */
@@ -19,7 +21,7 @@ export function formatProblem(problem: Problem): string {
 }
 
 export function compareProblems(a: Problem, b: Problem): number {
-  return a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.message.localeCompare(b.message);
+  return compareText(a.file, b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || compareText(a.message, b.message);
 }
 
 /** A short rendering of a bad value for "(got …)". */

@@ -3,6 +3,7 @@ import { describeValue } from './problem.js';
 import type { Report } from './normalize-service.js';
 import { parseSize } from './size.js';
 import type { EnvironmentManifest, Mount } from './types.js';
+import { compareText } from '../text-order.js';
 
 export interface LongVolume {
   type?: 'volume' | 'bind' | 'tmpfs';
@@ -121,5 +122,5 @@ export function normalizeVolumes(volumes: readonly (string | LongVolume)[] | und
     }
     mounts.push(mount);
   });
-  return mounts.sort((a, b) => a.target.localeCompare(b.target));
+  return mounts.sort((a, b) => compareText(a.target, b.target));
 }

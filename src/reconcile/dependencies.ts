@@ -1,6 +1,7 @@
 import type { DependencyCondition, LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
 import type { Outcome } from './rollout.js';
 import type { Action } from './types.js';
+import { compareText } from '../text-order.js';
 
 /**
  * A job is a one-shot container (a migration): some service waits for it with
@@ -65,7 +66,7 @@ export type GateDecision = { go: true; notes: string[] } | { go: false; reason: 
  */
 export function dependencyGate(service: ServiceManifest, statusOf: (name: string) => DependencyStatus): GateDecision {
   const notes: string[] = [];
-  for (const [dep, condition] of Object.entries(service.dependsOn).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [dep, condition] of Object.entries(service.dependsOn).sort(([a], [b]) => compareText(a, b))) {
     const status = statusOf(dep);
     if (satisfies[condition].includes(status.state)) continue;
     const why = `dependency ${dep} ${status.detail ?? describe(status.state)} (condition: ${condition})`;

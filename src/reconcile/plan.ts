@@ -7,6 +7,7 @@ import { diffSpecs } from './diff.js';
 import { planRecovery } from './recover.js';
 import type { Action, ActualState, ObservedContainer, Plan, PlanNote } from './types.js';
 import { edgeAction, planEdges } from '../proxy/edge-plan.js';
+import { compareText } from '../text-order.js';
 
 /** Topological levels of the depends_on graph: level 0 depends on nothing. Cycles are rejected at load. */
 export function dependencyLevels(services: readonly ServiceManifest[]): Map<string, number> {
@@ -147,7 +148,7 @@ export function plan(desired: LoadedEnvironment, actual: ActualState, revision: 
     const reasons = [reason, ...(blocking.length > 0 ? [`removed first: it holds host port ${blocking.map(formatBinding).join(', ')} needed by the new containers`] : [])];
     actions.push({ kind: 'remove', service: c.service, replica: c.replica, container, graceMs: c.spec?.stopGraceMs, image: c.image, step, reasons });
   }
-  actions.sort((a, b) => a.step - b.step || a.service.localeCompare(b.service) || (a.replica ?? 0) - (b.replica ?? 0));
+  actions.sort((a, b) => a.step - b.step || compareText(a.service, b.service) || (a.replica ?? 0) - (b.replica ?? 0));
   const edges = planEdges(desired, containers, recovery.steps, actual.edges ?? [], actions);
   const notes = engineNotes(desired, actual);
   return { environment: desired.name, revision, recovery: recovery.steps, actions, ...(edges.length > 0 ? { edges } : {}), ...(notes.length > 0 ? { notes } : {}) };

@@ -1,5 +1,6 @@
 import { baseName } from '../runtime/labels.js';
 import type { ObservedContainer, RecoveryStep } from './types.js';
+import { compareText } from '../text-order.js';
 
 const ref = (c: ObservedContainer) => ({ id: c.id, name: c.name });
 
@@ -32,7 +33,7 @@ export function planRecovery(containers: readonly ObservedContainer[]): { steps:
       steps.push({ kind, service, replica, container: ref(c), reason, ...extra });
 
     // Extra copies in the current slot (two writers raced): keep the best one.
-    const ranked = [...currents].sort((a, b) => Number(serving(b)) - Number(serving(a)) || a.name.localeCompare(b.name));
+    const ranked = [...currents].sort((a, b) => Number(serving(b)) - Number(serving(a)) || compareText(a.name, b.name));
     let current = ranked[0];
     for (const extra of ranked.slice(1)) step('remove-duplicate', extra, `a second container for replica ${replica} (${extra.name}); keeping ${current!.name}`);
 

@@ -13,6 +13,7 @@ import { driftEvents } from './types.js';
 import { engineReads, type EngineReads } from './engine-reads.js';
 import { followContainerEvents } from './event-stream.js';
 import type { ContainerEvent, ContainerDetails, ContainerRuntime, ContainerSummary, CreateContainer, ImageInfo, NetworkOptions, RegistryAuth, WatchOptions } from './types.js';
+import { compareText } from '../text-order.js';
 
 export { dockerClientFor, dockerConfigPath } from './connect.js';
 export type { TlsFiles } from './connect.js';
@@ -149,7 +150,7 @@ export class DockerRuntime implements ContainerRuntime {
       await this.maybe(`create network ${name}`, () => this.docker.createNetwork(body), [409]);
       found = await this.networksNamed(name); // a concurrent creator may have made one too
     }
-    const [, ...extra] = found.sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
+    const [, ...extra] = found.sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || compareText(a.Id, b.Id));
     for (const net of extra) await this.maybe(`remove duplicate network ${name} (${shortId(net.Id)})`, () => this.docker.getNetwork(net.Id).remove());
   }
 

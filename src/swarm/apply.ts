@@ -10,6 +10,7 @@ import { taskProgress } from './progress.js';
 import { buildServiceBody } from './service-spec.js';
 import { swarmFiles } from './swarm-files.js';
 import type { ObservedService, SwarmPort, SwarmTask } from './types.js';
+import { compareText } from '../text-order.js';
 
 export const swarmOutcomes = ['converged', 'rolled back', 'failed'] as const;
 export type SwarmOutcome = (typeof swarmOutcomes)[number];
@@ -52,7 +53,7 @@ export interface SwarmApplyDeps {
 function failedTask(tasks: SwarmTask[], hash: string): SwarmTask | undefined {
   return tasks
     .filter((t) => t.specHash === hash && (t.state === 'failed' || t.state === 'rejected' || (t.state === 'shutdown' && t.exitCode !== null && t.exitCode !== 0)))
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    .sort((a, b) => compareText(b.createdAt, a.createdAt))[0];
 }
 
 /**

@@ -7,6 +7,7 @@ import { replicasLabel, swarmRefusals } from './service-spec.js';
 import { isGlobalMode, isJobMode, swarmModeOf } from './deploy-spec.js';
 import { taskProgress } from './progress.js';
 import type { ObservedService, SwarmTask } from './types.js';
+import { compareText } from '../text-order.js';
 
 export const swarmActionKinds = ['create', 'update', 'heal', 'remove', 'held', 'noop'] as const;
 export type SwarmActionKind = (typeof swarmActionKinds)[number];
@@ -43,7 +44,7 @@ const bare = (image: string) => image.replace(/@sha256:[0-9a-f]{64}$/, '');
 
 function taskSummary(service: ObservedService, tasks: SwarmTask[]): string {
   const progress = taskProgress(service, tasks, service.specHash);
-  const failed = tasks.filter((t) => t.state === 'failed' || t.state === 'rejected').sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  const failed = tasks.filter((t) => t.state === 'failed' || t.state === 'rejected').sort((a, b) => compareText(b.createdAt, a.createdAt))[0];
   return `${progress.message}${!progress.done && failed ? ` (last failure: ${failed.error ?? failed.message})` : ''}`;
 }
 
@@ -67,7 +68,7 @@ function planService(env: LoadedEnvironment, s: ServiceManifest, o: ObservedServ
   const at = { serviceId: o.id, fromImage: bare(o.image) };
   // Swarm drops the failed spec on rollback (PreviousSpec becomes nil); its tasks stay in the history, labelled with their spec hash.
   const rolledBack = o.update?.state === 'rollback_started' || o.update?.state === 'rollback_completed';
-  const tried = tasks.filter((t) => t.specHash === s.specHash && t.specHash !== o.specHash).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const tried = tasks.filter((t) => t.specHash === s.specHash && t.specHash !== o.specHash).sort((a, b) => compareText(b.createdAt, a.createdAt));
   if (rolledBack && o.specHash !== s.specHash && tried.length > 0) {
     const failure = tried.find((t) => t.error) ?? tried[0]!;
     return { ...base, ...at, kind: 'held', reasons: [`Swarm rolled this spec back (task ${failure.id.slice(0, 12)}: ${failure.error ?? failure.message}); it is not applied again until the manifests change`] };
@@ -94,7 +95,7 @@ export function planSwarm(env: LoadedEnvironment, actual: SwarmState, revision: 
   const byName = new Map(actual.services.map((o) => [o.labels[labels.service] ?? o.name, o]));
   const actions = env.services.map((s) => planService(env, s, byName.get(s.name), actual.tasks[byName.get(s.name)?.id ?? ''] ?? []));
   const wanted = new Set(env.services.map((s) => s.name));
-  for (const [name, o] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, o] of [...byName].sort(([a], [b]) => compareText(a, b))) {
     if (wanted.has(name)) continue;
     const prune = env.environment.sync.prune;
     actions.push({ kind: prune ? 'remove' : 'noop', service: name, serviceId: o.id, image: bare(o.image), reasons: [prune ? 'not in git: pruned' : 'not in git; prune is off'] });

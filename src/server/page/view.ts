@@ -1,4 +1,5 @@
 import type { DaemonStatus, EnvironmentStatus } from '../../daemon/status.js';
+import { compareText } from '../../text-order.js';
 
 /** What a marker may carry beyond today's status summary: its images and every test (optional, for older status). */
 export interface MarkerDetails {
@@ -45,7 +46,7 @@ function stageOf(name: string, from: Map<string, string>): number {
 /** Environments in promotion order (upstream first, from `promotion.from` as the gate reports it), then by name. */
 export function promotionOrder(envs: readonly PageEnvironment[]): { env: PageEnvironment; stage: number }[] {
   const from = new Map(envs.flatMap((e) => (e.gate ? [[e.name, e.gate.from] as const] : [])));
-  return envs.map((env) => ({ env, stage: stageOf(env.name, from) })).sort((a, b) => a.stage - b.stage || a.env.name.localeCompare(b.env.name));
+  return envs.map((env) => ({ env, stage: stageOf(env.name, from) })).sort((a, b) => a.stage - b.stage || compareText(a.env.name, b.env.name));
 }
 
 /** image → environments whose latest marker passed with it. */
