@@ -26,7 +26,8 @@
 // BENCH_SCALE_REUSE=<run> measures again over them (a fresh daemon and data dir)
 // and removes them afterwards unless BENCH_SCALE_KEEP=1. The daemon runs with the
 // node flags of `npm start` (package.json), as a user's daemon does;
-// BENCH_SCALE_NODE_FLAGS replaces them ('' for none) to compare V8 flags.
+// BENCH_SCALE_NODE_FLAGS replaces them ('' for none) to compare V8 flags;
+// BENCH_SCALE_RESYNC sets the daemon's STAGECOACH_RESYNC (0s: every periodic drift check lists).
 // Progress goes to stderr, the table to stdout, raw numbers to bench/results/.
 // Cleanup (also on Ctrl-C): containers by stagecoach-bench.run=<run> in batches
 // of 20 (Docker 20.10 can wedge under a bulk stop), networks by
@@ -64,6 +65,10 @@ export interface ScaleResult {
   childCpuMs: number;
   lsRemoteCpuMs: number;
   observes: number;
+  /** Periodic drift checks of quiet environments, by what settled them: a list call, or the engine's events vouching. */
+  periodic: { list: number; events: number };
+  /** STAGECOACH_RESYNC the daemon ran with ('' = its default). */
+  resync: string;
   dockerCalls: Record<string, number>;
   rssMb: number;
   peakRssMb: number;
@@ -133,7 +138,7 @@ async function lsRemoteCpuMs(url: string, n = 20): Promise<number> {
 async function metrics(daemon: DaemonProcess): Promise<Map<string, number>> {
   const sums = new Map<string, number>();
   for (const s of parseMetrics(await (await fetch(`${daemon.base}/metrics`)).text())) {
-    const op = /operation="([^"]+)"/.exec(s.labels)?.[1];
+    const op = /(?:operation|by)="([^"]+)"/.exec(s.labels)?.[1];
     const key = op ? `${s.name}:${op}` : s.name;
     sums.set(key, (sums.get(key) ?? 0) + s.value);
     if (op) sums.set(s.name, (sums.get(s.name) ?? 0) + s.value);
@@ -162,7 +167,7 @@ export async function startFlags(): Promise<string[]> {
   return m[1]!.trim().split(' ').filter(Boolean);
 }
 
-export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeFlags: string[] }): Promise<ScaleResult> {
+export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeFlags: string[]; resync?: string }): Promise<ScaleResult> {
   const runId = o.reuse ?? randomBytes(3).toString('hex');
   const dir = path.join(tmpdir(), `stagecoach-bench-scale-${runId}`);
   const envs = envNames(runId, o.envs);
@@ -184,7 +189,7 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
       bare = await createRepo(dir, runId, o.envs, o.services);
     } else if (!existsSync(bare)) throw new Error(`BENCH_SCALE_REUSE=${o.reuse}: no repo at ${bare}`);
     const began = performance.now();
-    daemon = await DaemonProcess.start(['--repo', bare, '--interval', '1s'], {}, { command: [process.execPath, ...o.nodeFlags, stagecoachBin, 'run'] });
+    daemon = await DaemonProcess.start(['--repo', bare, '--interval', '1s'], o.resync ? { STAGECOACH_RESYNC: o.resync } : {}, { command: [process.execPath, ...o.nodeFlags, stagecoachBin, 'run'] });
     log(`daemon ${daemon.pid} ${o.reuse ? 'takes over' : 'deploys'} ${o.envs} × ${o.services} services (run ${runId})…`);
     await settled(daemon, envs, 1_800_000);
     const deployMs = performance.now() - began;
@@ -228,6 +233,8 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
       childCpuMs: p1.child - p0.child,
       lsRemoteCpuMs: lsCpu,
       observes: d('stagecoach_environment_observes_total'),
+      periodic: { list: d('stagecoach_periodic_drift_checks_total:list'), events: d('stagecoach_periodic_drift_checks_total:events') },
+      resync: o.resync ?? '',
       dockerCalls,
       rssMb: mem.rss,
       peakRssMb: mem.hwm,
@@ -256,7 +263,8 @@ export function renderScale(r: ScaleResult): string {
     ['its git children per poll (cutime+cstime)', formatMs(perPoll(r.childCpuMs)), `1 bare git ls-remote: ${formatMs(r.lsRemoteCpuMs)}`, ratio(perPoll(r.childCpuMs), r.lsRemoteCpuMs)],
     ['daemon + children CPU per poll', formatMs(perPoll(r.cpuMs + r.childCpuMs)), `≤ 2 × ${formatMs(r.lsRemoteCpuMs)}`, ratio(perPoll(r.cpuMs + r.childCpuMs), r.lsRemoteCpuMs)],
     ['drift checks in the window (Δ observes ÷ environments)', checks.toFixed(1), '', ''],
-    ['Docker API calls per drift check', `${checks ? (calls / checks).toFixed(1) : '—'} (${byOp})`, `≤ ${r.environments} (1 per environment)`, checks ? ratio(calls / checks, r.environments) : '—'],
+    [`periodic checks of an environment${r.resync ? ` (STAGECOACH_RESYNC=${r.resync})` : ''}`, `${r.periodic.list + r.periodic.events}: ${r.periodic.list} listed, ${r.periodic.events} vouched for by engine events`, '', ''],
+    ['Docker API calls per listed drift check', checks ? `${(calls / checks).toFixed(1)} (${byOp})` : `none listed in the window (${calls} calls)`, `≤ ${r.environments} (1 per environment)`, checks ? ratio(calls / checks, r.environments) : '—'],
     ['setup: first deploy of all services + markers', r.deployMs === null ? 'reused' : formatMs(r.deployMs), '', ''],
   ];
   return `idle daemon — ${r.environments} environments × ${r.services} services, --interval 1s, local bare repo, nothing changing\n\n${table(['measurement', 'value', 'target / bound', 'ratio'], body)}`;
@@ -271,6 +279,7 @@ async function main(): Promise<number> {
     keep: process.env.BENCH_SCALE_KEEP === '1',
     reuse: process.env.BENCH_SCALE_REUSE || undefined,
     nodeFlags: process.env.BENCH_SCALE_NODE_FLAGS !== undefined ? process.env.BENCH_SCALE_NODE_FLAGS.split(' ').filter(Boolean) : await startFlags(),
+    resync: process.env.BENCH_SCALE_RESYNC || undefined,
   };
   const describe = (cmd: string, args: string[]) => run(cmd, args).then((r) => r.stdout.trim().split('\n')[0]!, () => 'unknown');
   const meta = {

@@ -62,6 +62,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     .option('--branch <name>', 'branch to follow (default main)')
     .option('--env <a,b>', 'environments to manage (default all)')
     .option('--interval <duration>', 'how often to ask the remote whether the branch moved (default 30s)')
+    .option('--resync <duration>', "the periodic drift check lists each environment at least this often; in between the engine's events may vouch for it (default 5m; 0s: always list)")
     .option('--listen <host:port>', 'HTTP address for status, metrics, API and webhooks (default 127.0.0.1:7420)')
     .option('--data <dir>', 'data directory (default ./.stagecoach or $STAGECOACH_DATA)')
     .option('--config <file>', 'settings file (YAML, see schemas/settings.schema.json)')

@@ -25,6 +25,7 @@ import { processCredentialHelper } from '../registry/helper-process.js';
 import { dockerClientFor, dockerConfigPath, DockerRuntime } from '../runtime/docker-runtime.js';
 import { ensureExampleImages } from '../runtime/ensure-image.js';
 import { InspectCache } from '../reconcile/inspect-cache.js';
+import { DriftWatch } from '../reconcile/drift-watch.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { hardenServer } from '../server/edge.js';
@@ -173,7 +174,13 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       const cache = new InspectCache();
       const followed = cache.follow(runtime);
       unfollow.push(() => followed.close());
-      steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock, cache, edgeImages })));
+      // The periodic check skips the list call of a quiet environment the engine's events vouch for (at least every resync it lists).
+      const watch = settings.resyncMs > 0 ? new DriftWatch({ resyncMs: settings.resyncMs }) : undefined;
+      if (watch) {
+        const watched = watch.follow(runtime);
+        unfollow.push(() => watched.close());
+      }
+      steps.set(runtime, (step = new ContainerDeploy({ runtime, secrets, log, metrics, clock: systemClock, cache, edgeImages, watch })));
     }
     return step;
   };

@@ -25,6 +25,8 @@ export interface Settings {
   /** Environments this daemon manages; undefined = all. */
   environments: string[] | undefined;
   intervalMs: number;
+  /** The periodic drift check lists an environment at least this often; in between the engine's events may vouch for it (0: always list). */
+  resyncMs: number;
   listen: { host: string; port: number };
   dataDir: string;
   logLevel: string;
@@ -47,6 +49,7 @@ export interface RunFlags {
   branch?: string;
   env?: string;
   interval?: string;
+  resync?: string;
   listen?: string;
   data?: string;
   config?: string;
@@ -58,6 +61,7 @@ interface RawSettings {
   branch?: string;
   environments?: string[];
   interval?: string;
+  resync?: string;
   listen?: string;
   dataDir?: string;
   logLevel?: string;
@@ -75,12 +79,13 @@ const envNames: Record<keyof Omit<RawSettings, 'webhookSecret' | 'apiToken' | 'n
   branch: 'STAGECOACH_BRANCH',
   environments: 'STAGECOACH_ENV',
   interval: 'STAGECOACH_INTERVAL',
+  resync: 'STAGECOACH_RESYNC',
   listen: 'STAGECOACH_LISTEN',
   dataDir: 'STAGECOACH_DATA',
   logLevel: 'STAGECOACH_LOG_LEVEL',
 };
 
-const flagNames: Record<string, string> = { repo: '--repo', branch: '--branch', environments: '--env', interval: '--interval', listen: '--listen', dataDir: '--data' };
+const flagNames: Record<string, string> = { repo: '--repo', branch: '--branch', environments: '--env', interval: '--interval', resync: '--resync', listen: '--listen', dataDir: '--data' };
 
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -150,11 +155,12 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     branch: env.STAGECOACH_BRANCH,
     environments: list(env.STAGECOACH_ENV),
     interval: env.STAGECOACH_INTERVAL,
+    resync: env.STAGECOACH_RESYNC,
     listen: env.STAGECOACH_LISTEN,
     dataDir: env.STAGECOACH_DATA,
     logLevel: env.STAGECOACH_LOG_LEVEL,
   });
-  const flagRaw: RawSettings = defined({ repo: flags.repo, branch: flags.branch, environments: list(flags.env), interval: flags.interval, listen: flags.listen, dataDir: flags.data });
+  const flagRaw: RawSettings = defined({ repo: flags.repo, branch: flags.branch, environments: list(flags.env), interval: flags.interval, resync: flags.resync, listen: flags.listen, dataDir: flags.data });
   problems.push(...check(envRaw, 'environment', envNames, validators), ...check(flagRaw, 'command line', flagNames, validators));
   const merged: RawSettings = { ...fileRaw, ...envRaw, ...flagRaw };
   const webhookSecret = readSecret('STAGECOACH_WEBHOOK_SECRET', env, fileRaw.webhookSecret, problems);
@@ -172,6 +178,7 @@ export function loadSettings(flags: RunFlags, env: NodeJS.ProcessEnv, cwd: strin
     branch: merged.branch ?? 'main',
     environments: merged.environments,
     intervalMs: parseDuration(merged.interval ?? '30s') ?? 30_000,
+    resyncMs: parseDuration(merged.resync ?? '5m') ?? 300_000,
     listen: { host, port },
     dataDir: path.resolve(cwd, merged.dataDir ?? '.stagecoach'),
     logLevel: merged.logLevel ?? 'info',

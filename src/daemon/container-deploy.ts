@@ -3,6 +3,7 @@ import type { LoadedEnvironment } from '../manifest/types.js';
 import { apply } from '../reconcile/apply.js';
 import type { ReadyOptions } from '../reconcile/health.js';
 import type { EdgeImageSupply } from '../proxy/edge-image.js';
+import type { DriftWatch } from '../reconcile/drift-watch.js';
 import type { InspectCache } from '../reconcile/inspect-cache.js';
 import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
@@ -30,6 +31,8 @@ export interface ContainerDeployDeps {
   cache?: InspectCache;
   /** Where the edge proxy image comes from when the engine lacks it and no registry has it. */
   edgeImages?: EdgeImageSupply;
+  /** The engine's event stream: it may vouch that a quiet environment is unchanged, so a periodic check skips its list call. */
+  watch?: DriftWatch;
 }
 
 function holdFailed(planned: Plan, failed: FailedUpdate | undefined): { plan: Plan; held: Action[] } {
@@ -85,6 +88,15 @@ export class ContainerDeploy implements DeployStep {
     this.deps = { ...deps, runtime: countedRuntime(deps.runtime, (operation) => deps.metrics.dockerCalls.inc({ operation })) };
   }
 
+  /** One observation, told to the drift watch with the mark taken before its list call. */
+  private async observe(environment: string, images: string[]): Promise<ActualState> {
+    const { deps } = this;
+    const mark = deps.watch?.mark();
+    const actual = await observe(deps.runtime, environment, images, { cache: deps.cache });
+    if (mark !== undefined) deps.watch!.listed(environment, mark);
+    return actual;
+  }
+
   async deploy(input: DeployInput): Promise<DeployResult> {
     const { env, revision, failed, trigger, signal } = input;
     const { deps } = this;
@@ -92,8 +104,18 @@ export class ContainerDeploy implements DeployStep {
     const log = deps.log.child({ environment: env.name, revision: revisionLabel(revision) });
     const { decisions, decide, at } = decisionLog(log, deps.clock, revision);
     const images = env.services.map((s) => s.spec.image);
+    // The periodic safety net, for an environment whose last plan had nothing to do: the engine's events may vouch for it.
+    if (input.periodic && !failed && this.quiet.holds(env, revision)) {
+      const doubt = deps.watch ? deps.watch.doubt(env.name) : 'no event stream is followed for it (resync 0s)';
+      deps.metrics.driftChecks.inc({ environment: env.name, by: doubt ? 'list' : 'events' });
+      if (!doubt) {
+        log.debug('periodic drift check: no event of its containers or images since the last listing; not listed');
+        return { services: input.services as ServiceStatus[], decisions, failed, changed: false, transient: [], target: 'engine', state: 'synced', errors: [], applied: true, converged: true };
+      }
+      log.debug({ why: doubt }, 'periodic drift check: listed');
+    }
     deps.metrics.observes.inc({ environment: env.name });
-    const actual = await observe(deps.runtime, env.name, images, { cache: deps.cache });
+    const actual = await this.observe(env.name, images);
     const fingerprint = actualFingerprint(actual);
     // Observed as the last quiet check saw it: the plan would be empty again, so it is not made.
     const quiet = !failed && this.quiet.unchanged(env, revision, fingerprint);
@@ -132,7 +154,7 @@ export class ContainerDeploy implements DeployStep {
       else if (r.outcome === 'failed' || r.outcome === 'rolled-back') failedServices.add(r.action.service);
       lastActions.set(r.action.service, { kind: r.action.kind, outcome: r.outcome, reasons: r.action.reasons, message: r.message, at: at() });
     }
-    const after = await observe(deps.runtime, env.name, images, { cache: deps.cache });
+    const after = await this.observe(env.name, images);
     services = describeServices(env, after, input.services).map((s) => (lastActions.has(s.name) ? { ...s, lastAction: lastActions.get(s.name)! } : s));
     const superseded = result.results.some((r) => r.outcome === 'skipped' && signal?.aborted);
     const durationMs = Date.now() - started;

@@ -142,10 +142,11 @@ export class Daemon {
       }
       if (!head) return outcome;
       const ran = head !== this.revision || work.full ? await this.reconcileRevision(head, work, signal, outcome) : new Set<string>();
-      // Drift checks asked for (Docker events, schedules, retries) of environments this cycle did not just deploy.
-      for (const name of work.heal) {
+      // Drift checks asked for (Docker events, schedules, retries, the periodic one) of environments this cycle did not just deploy.
+      for (const name of new Set([...work.heal, ...work.periodic])) {
         const env = this.lastGood.get(name);
-        if (env && !ran.has(name) && !signal.aborted) await this.runEnvironment(env, this.store.environment(name)?.revision.lastGood ?? head, work.reason, signal, outcome);
+        const periodic = !work.heal.has(name); // only the periodic safety net may be vouched for by the engine's events
+        if (env && !ran.has(name) && !signal.aborted) await this.runEnvironment(env, this.store.environment(name)?.revision.lastGood ?? head, work.reason, signal, outcome, periodic);
       }
       for (const name of work.verify) {
         const env = this.lastGood.get(name);
@@ -238,11 +239,11 @@ export class Daemon {
   }
 
   /** Deploys one environment at a revision; false when a newer revision or a stop cut the rollout short. */
-  private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string, signal: AbortSignal, outcome: CycleOutcome): Promise<boolean> {
+  private async runEnvironment(env: LoadedEnvironment, revision: string, trigger: string, signal: AbortSignal, outcome: CycleOutcome, periodic = false): Promise<boolean> {
     const current = this.store.environment(env.name);
     const progress = (patch: EnvironmentPatch) => this.store.patch(env.name, patch);
     try {
-      const result = await this.deps.deployFor(env.environment).deploy({ env, revision, services: current?.services ?? [], failed: this.failed.get(env.name), autoApply: env.environment.sync.auto, trigger, signal, progress });
+      const result = await this.deps.deployFor(env.environment).deploy({ env, revision, services: current?.services ?? [], failed: this.failed.get(env.name), autoApply: env.environment.sync.auto, trigger, periodic, signal, progress });
       if (result.failed) this.failed.set(env.name, result.failed);
       else this.failed.delete(env.name);
       this.store.patch(env.name, step.deployPatch(result, revision, (this.store.environment(env.name)?.blocked.length ?? 0) > 0));

@@ -17,6 +17,8 @@ export interface DeployInput {
   failed: FailedUpdate | undefined;
   autoApply: boolean;
   trigger: string;
+  /** Only the periodic drift check asks for it: the engine's event stream may vouch that nothing changed (no list call). */
+  periodic?: boolean;
   /** Aborted when a newer revision supersedes this rollout, or the daemon stops. */
   signal?: AbortSignal;
   /** Told while the rollout runs (state progressing, the decisions taken), so status shows it before it ends. */

@@ -31,6 +31,7 @@ export function createMetrics() {
     lastError: new Gauge({ name: 'stagecoach_last_error_timestamp_seconds', help: 'When each environment (or "source") last had an error.', labelNames: ['scope'], registers: [registry] }),
     loads: new Counter({ name: 'stagecoach_environment_loads_total', help: 'Environments loaded from git objects (only when their tree changed).', labelNames: ['environment'], registers: [registry] }),
     observes: new Counter({ name: 'stagecoach_environment_observes_total', help: 'Observations of an environment on its engine (deploys and drift checks).', labelNames: ['environment'], registers: [registry] }),
+    driftChecks: new Counter({ name: 'stagecoach_periodic_drift_checks_total', help: "Periodic drift checks of a quiet environment, by what settled them: a list call, or the engine's event stream vouching that nothing changed since the last one.", labelNames: ['environment', 'by'], registers: [registry] }),
     applies: new Counter({ name: 'stagecoach_environment_applies_total', help: 'Plans with changes applied to an environment.', labelNames: ['environment'], registers: [registry] }),
     dockerCalls: new Counter({ name: 'stagecoach_docker_api_calls_total', help: 'Docker engine API calls made by the deploy step (observe, plan, apply), by port operation.', labelNames: ['operation'], registers: [registry] }),
     errors: new Counter({ name: 'stagecoach_errors_total', help: 'Errors by scope (environment name or "source").', labelNames: ['scope'], registers: [registry] }),

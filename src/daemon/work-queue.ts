@@ -13,6 +13,12 @@ export interface Trigger {
   full?: boolean;
   /** Environments to drift-check at their last good revision. */
   heal?: string[];
+  /**
+   * Environments due for the periodic drift check, the safety net between
+   * events: the engine's event stream may vouch for them (src/reconcile/drift-watch.ts),
+   * which saves the list call. One also in `heal` is checked in full.
+   */
+  periodic?: string[];
   /** Environments to verify (tests and a marker) as they run. */
   verify?: string[];
   /** Forget updates that failed before (a manual sync). */
@@ -26,6 +32,7 @@ export interface Work {
   remote: boolean;
   full: boolean;
   heal: Set<string>;
+  periodic: Set<string>;
   verify: Set<string>;
   forgetFailures: boolean;
 }
@@ -59,7 +66,7 @@ export interface WorkQueueOptions {
 }
 
 function emptyWork(reason: string): Work {
-  return { reason, kinds: new Set(), remote: false, full: false, heal: new Set(), verify: new Set(), forgetFailures: false };
+  return { reason, kinds: new Set(), remote: false, full: false, heal: new Set(), periodic: new Set(), verify: new Set(), forgetFailures: false };
 }
 
 /**
@@ -102,6 +109,7 @@ export class WorkQueue {
     work.full ||= t.full ?? false;
     work.forgetFailures ||= t.forgetFailures ?? false;
     for (const env of t.heal ?? []) work.heal.add(env);
+    for (const env of t.periodic ?? []) work.periodic.add(env);
     for (const env of t.verify ?? []) work.verify.add(env);
     this.pending = work;
     if (this.running) {
@@ -173,7 +181,7 @@ export class WorkQueue {
       if (timer.signal.aborted || this.stopped) return;
       this.polls++;
       const heal = this.polls % (this.options.healEveryPolls ?? 10) === 0;
-      this.trigger({ kind: 'poll', reason: heal ? 'poll + periodic drift check' : 'poll', heal: heal ? this.options.managed() : [] });
+      this.trigger({ kind: 'poll', reason: heal ? 'poll + periodic drift check' : 'poll', periodic: heal ? this.options.managed() : [] });
     });
   }
 

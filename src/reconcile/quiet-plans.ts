@@ -38,6 +38,12 @@ export class QuietPlans {
     return q !== undefined && q.env === env && q.revision === revision && q.fingerprint === fingerprint;
   }
 
+  /** True when the last plan of this environment, at this revision and from these manifests, had nothing to do. */
+  holds(env: LoadedEnvironment, revision: string): boolean {
+    const q = this.last.get(env.name);
+    return q !== undefined && q.env === env && q.revision === revision;
+  }
+
   /** Remembers a plan with nothing to do; anything else forgets the environment. */
   record(env: LoadedEnvironment, revision: string, fingerprint: string, quiet: boolean): void {
     if (quiet) this.last.set(env.name, { env, revision, fingerprint });

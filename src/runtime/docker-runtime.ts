@@ -230,7 +230,9 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   watchEvents(labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
-    const filters = { type: ['container' as const], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), event: options.actions ?? [...driftEvents] };
+    const type = options.type ?? 'container';
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const filters = { type: [type], ...(label.length ? { label } : {}), event: options.actions ?? [...driftEvents] };
     return followContainerEvents(() => this.docker.getEvents({ filters }), { onEvent, onEnd, onOpen: options.onOpen, error: (error) => this.error('follow events', error) });
   }
 

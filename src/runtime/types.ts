@@ -174,6 +174,8 @@ export interface WatchOptions {
   actions?: string[];
   /** Told once the stream is open: events from then on are delivered. */
   onOpen?: () => void;
+  /** Whose events: containers carrying the labels (default), or images (labels are then not a filter). */
+  type?: 'container' | 'image';
 }
 
 /** The default actions watchEvents follows. */

@@ -123,6 +123,25 @@ describe('the daemon follows a git remote', () => {
     expect(await answer(env)).toBe('version 1');
   });
 
+  it("skips the list call of a periodic drift check the engine's events vouch for, yet undoes a `docker update` made by hand", async () => {
+    const { env, daemon } = await setup({ interval: '300ms' }); // a periodic drift check every 10 polls: ~3 s
+    await daemon.waitFor(env, (e) => e.state === 'synced' && e.services[0]?.health === 'healthy', 'the first revision to deploy');
+    const vouched = () => daemon.metric('stagecoach_periodic_drift_checks_total', `by="events"`);
+    const listed = () => daemon.metric('stagecoach_periodic_drift_checks_total', `by="list"`);
+    const lists = () => daemon.metric('stagecoach_docker_api_calls_total', 'operation="listContainers"');
+    await waitFor(async () => ((await vouched()) >= 1 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, what: 'a periodic check vouched for by the event stream' });
+    const before = { vouched: await vouched(), lists: await lists(), listed: await listed() };
+    await waitFor(async () => ((await vouched()) >= before.vouched + 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, what: 'two more vouched checks' });
+    expect(await lists()).toBe(before.lists); // nothing happened: not one list call
+    // `docker update` is no drift event the daemon heals at once; its update event makes the next periodic check list.
+    await docker.getContainer(`${env}-web`).update({ Memory: 64 * 1024 * 1024, MemorySwap: -1 });
+    const st = await daemon.waitFor(env, (e) => e.state === 'synced' && e.services[0]?.lastAction?.kind === 'restart' && e.services[0]?.lastAction.outcome === 'ok', 'the memory limit set by hand to be undone');
+    expect(st.decisions.find((d) => d.kind === 'heal')?.reason).toMatch(/^restart web: changed outside git: memory limit 67108864 \(spec: none\) \(trigger: poll \+ periodic drift check\)$/);
+    expect((await docker.getContainer(`${env}-web`).inspect()).HostConfig.Memory).toBe(0);
+    expect(await listed()).toBeGreaterThan(before.listed);
+    expect(await answer(env)).toBe('version 1');
+  });
+
   it('SIGTERM during a rollout exits 0 with nothing half-applied, and the next start converges', async () => {
     const slow = (tag: string) => webYaml(tag).replace('interval: 1s', 'interval: 3s').replace('retries: 2', 'retries: 2\n  start_period: 1s');
     const { env, url, user, daemon } = await setup({ web: slow('v1') });

@@ -226,24 +226,46 @@ export class FakeRuntime implements ContainerRuntime {
 
   readonly watchers = new Set<(e: ContainerEvent) => void>();
   private readonly watchedActions = new Map<(e: ContainerEvent) => void, readonly string[]>();
+  private readonly watchedTypes = new Map<(e: ContainerEvent) => void, 'container' | 'image'>();
+  private readonly enders = new Map<(e: ContainerEvent) => void, (error?: Error) => void>();
 
-  watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, _onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
+  watchEvents(_labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, onEnd: (error?: Error) => void, options: WatchOptions = {}): { close(): void } {
     this.watchers.add(onEvent);
     this.watchedActions.set(onEvent, options.actions ?? driftEvents);
+    this.watchedTypes.set(onEvent, options.type ?? 'container');
+    this.enders.set(onEvent, onEnd);
     options.onOpen?.();
-    return {
-      close: () => {
-        this.watchers.delete(onEvent);
-        this.watchedActions.delete(onEvent);
-      },
-    };
+    return { close: () => this.unwatch(onEvent) };
   }
 
-  /** Delivers an engine event to the watchers that follow its action (health_status: healthy counts as health_status). */
+  private unwatch(onEvent: (e: ContainerEvent) => void): void {
+    this.watchers.delete(onEvent);
+    this.watchedActions.delete(onEvent);
+    this.watchedTypes.delete(onEvent);
+    this.enders.delete(onEvent);
+  }
+
+  /** Delivers a container event to the watchers that follow its action (health_status: healthy counts as health_status). */
   emit(id: string, action: string): void {
     const c = this.containers.get(id);
     for (const watcher of this.watchers) {
+      if (this.watchedTypes.get(watcher) !== 'container') continue;
       if (this.watchedActions.get(watcher)?.includes(action.split(':')[0]!)) watcher({ id, action, container: c?.name ?? '', labels: { ...(c?.labels ?? {}) } });
+    }
+  }
+
+  /** Delivers an image event (tag, pull, delete, ...) to the watchers of image events. */
+  emitImage(ref: string, action: string): void {
+    for (const watcher of this.watchers) {
+      if (this.watchedTypes.get(watcher) === 'image' && this.watchedActions.get(watcher)?.includes(action)) watcher({ id: ref, action, container: ref, labels: {} });
+    }
+  }
+
+  /** Every event stream ends, as when the engine restarts; the watchers are told. */
+  endStreams(error?: Error): void {
+    for (const [watcher, onEnd] of [...this.enders]) {
+      this.unwatch(watcher);
+      onEnd(error);
     }
   }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContainerDeploy } from '../../../src/daemon/container-deploy.js';
 import type { DeployStep } from '../../../src/daemon/deploy-step.js';
+import { DriftWatch } from '../../../src/reconcile/drift-watch.js';
 import { InspectCache } from '../../../src/reconcile/inspect-cache.js';
 import { countedRuntime } from '../../../src/runtime/counted-runtime.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
@@ -73,5 +74,79 @@ describe('countedRuntime', () => {
     expect(await runtime.listContainers({ 'io.stagecoach.environment': 'alpha' })).toEqual([]);
     await expect(runtime.pullImage('nowhere.invalid/app:9')).rejects.toThrow();
     expect(seen).toEqual(['inspectImage', 'inspectImage', 'listContainers', 'pullImage']);
+  });
+});
+
+describe("the periodic drift check, when the engine's events vouch for a quiet environment (DriftWatch)", () => {
+  const hour = 3_600_000;
+  async function watched(resyncMs = hour) {
+    let step: DeployStep | undefined;
+    const h = await harness(three, { start: false, deployFor: () => step! });
+    const watch = new DriftWatch({ resyncMs, now: () => h.clock.now().getTime() });
+    const followed = watch.follow(h.runtime);
+    step = new ContainerDeploy({ runtime: h.runtime, secrets: () => 'hunter2', log: silent, metrics: h.metrics, clock: h.clock, ready: { ...fastReady }, cache: new InspectCache(), watch });
+    stop = async () => {
+      followed.close();
+      await h.daemon.stop();
+    };
+    h.daemon.start();
+    await h.settle();
+    const lists = async () => ((await h.metrics.registry.getSingleMetric('stagecoach_docker_api_calls_total')?.get())?.values ?? []).find((v) => v.labels.operation === 'listContainers')?.value ?? 0;
+    const checks = async () => Object.fromEntries(((await h.metrics.registry.getSingleMetric('stagecoach_periodic_drift_checks_total')?.get())?.values ?? []).filter((v) => v.labels.environment === 'beta').map((v) => [v.labels.by, v.value]));
+    const tenPolls = async () => {
+      for (let i = 0; i < 10; i++) await h.poll();
+    };
+    return { h, lists, checks, tenPolls };
+  }
+
+  it('lists once after the deploy, then not while nothing happens; an event of its containers makes it list again, and heal', async () => {
+    const { h, lists, checks, tenPolls } = await watched();
+    await tenPolls(); // the first periodic check after a deploy lists: that plan had something to do
+    expect(await checks()).toEqual({});
+    const before = await lists();
+    await tenPolls();
+    await tenPolls();
+    expect(await lists()).toBe(before);
+    expect(await checks()).toEqual({ events: 2 });
+    const web = h.runtime.byName('beta-web')!;
+    await h.runtime.stopContainer(web.id); // by hand
+    h.runtime.emit(web.id, 'die');
+    await tenPolls();
+    expect(h.runtime.byName('beta-web')?.state).toBe('running');
+    expect(h.env('beta').decisions.find((d) => d.kind === 'heal')).toMatchObject({ service: 'web', reason: expect.stringMatching(/^restart web: stopped \(exited/) });
+    expect(await checks()).toEqual({ events: 2, list: 1 });
+    expect(await lists()).toBe(before + 2); // beta's check and the look after its heal; alpha and gamma stayed vouched for
+  });
+
+  it('a change the stream did not report is found at the resync, at the latest', async () => {
+    const { h, tenPolls } = await watched(20 * 30_000);
+    await tenPolls();
+    await tenPolls(); // vouched: listed 300 s ago
+    await h.runtime.stopContainer(h.runtime.byName('beta-web')!.id); // and no event told
+    await tenPolls(); // 600 s since the last listing: resync
+    expect(h.runtime.byName('beta-web')?.state).toBe('running');
+  });
+
+  it('a drift check asked for (a Docker event, a schedule, a retry) always lists', async () => {
+    const { h, lists, tenPolls } = await watched();
+    await tenPolls();
+    await tenPolls();
+    const before = await lists();
+    await h.runtime.stopContainer(h.runtime.byName('beta-web')!.id);
+    h.daemon.trigger({ kind: 'docker-event', reason: 'docker event: beta-web die', heal: ['beta'], remote: false });
+    await h.settle();
+    expect(h.runtime.byName('beta-web')?.state).toBe('running');
+    expect(await lists()).toBeGreaterThan(before);
+  });
+
+  it('an engine whose event stream ended is listed at every periodic check', async () => {
+    const { h, lists, checks, tenPolls } = await watched();
+    await tenPolls();
+    await tenPolls();
+    h.runtime.endStreams(new Error('engine restarted'));
+    const before = await lists();
+    await tenPolls();
+    expect(await lists()).toBe(before + 3);
+    expect(await checks()).toEqual({ events: 1, list: 1 });
   });
 });
