@@ -5,7 +5,7 @@ import type { SimpleGit } from 'simple-git';
 import { GitError } from '../errors.js';
 import type { RepoFiles } from '../manifest/files.js';
 import { redactUrl } from '../source/redact.js';
-import { gitError, gitIn } from './git-cli.js';
+import { gitError, gitIn, runGit } from './git-cli.js';
 import { localRepoPath, readLocalBranch } from './local-refs.js';
 import type { CommitRequest, GitReader, GitWriter, LogEntry, LogQuery, PushOutcome, PushRequest, SignOption } from './ports.js';
 import { treeFiles } from './tree-files.js';
@@ -101,13 +101,15 @@ export class GitRepository implements GitReader, GitWriter {
     return found.map((r) => ({ branch: r.ref.replace(/^refs\/heads\//, ''), commit: r.commit }));
   }
 
+  /**
+   * One `git ls-remote origin PATTERN`, run directly rather than through
+   * simple-git: it is the one git process of every poll of a remote repo, and
+   * simple-git's per-call set-up cost about as much CPU as the process itself.
+   */
   private async lsRemote(pattern: string): Promise<{ ref: string; commit: string }[]> {
-    let out: string;
-    try {
-      out = await this.git().listRemote(['origin', pattern]);
-    } catch (error) {
+    const out = await runGit(['ls-remote', 'origin', pattern], this.options.dir, this.options.timeoutMs ?? 60_000).catch((error: unknown) => {
       throw gitError('ls-remote', this.displayUrl, error);
-    }
+    });
     return out.split('\n').filter(Boolean).map((line) => {
       const [commit = '', ref = ''] = line.split('\t');
       return { ref, commit };
