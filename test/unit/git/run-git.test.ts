@@ -23,7 +23,7 @@ describe('runGit (the poll of a remote repo: one git process, no simple-git)', (
 
   it("fails with git's own message, which gitError names and redacts", async () => {
     const dir = repoWithCommit();
-    const error = await runGit(['ls-remote', 'https://user:s3cret@127.0.0.1:1/none.git', 'refs/heads/main'], dir, 10_000).catch((e: unknown) => e as Error);
+    const error = await runGit(['ls-remote', 'https://user:s3cret@127.0.0.1:1/none.git', 'refs/heads/main'], dir, 10_000).then(() => new Error("resolved"), (e: unknown) => e as Error);
     expect(error.message).toMatch(/^fatal: unable to access '.*127\.0\.0\.1:1\/none\.git\/'/);
     const wrapped = gitError('ls-remote', 'https://user:s3cret@127.0.0.1:1/none.git', error);
     expect(wrapped.message).not.toContain('s3cret');
@@ -36,7 +36,7 @@ describe('runGit (the poll of a remote repo: one git process, no simple-git)', (
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
     try {
-      const error = await runGit(['ls-remote', `git://127.0.0.1:${port}/x.git`], dir, 500).catch((e: unknown) => e as Error);
+      const error = await runGit(['ls-remote', `git://127.0.0.1:${port}/x.git`], dir, 500).then(() => new Error("resolved"), (e: unknown) => e as Error);
       expect(error.message).toBe('git ls-remote timed out after 0.5 s');
       expect(gitError('ls-remote', 'git://x', error).transient).toBe(true);
     } finally {
