@@ -27,7 +27,8 @@
 // and removes them afterwards unless BENCH_SCALE_KEEP=1. The daemon runs with the
 // node flags of `npm start` (package.json), as a user's daemon does;
 // BENCH_SCALE_NODE_FLAGS replaces them ('' for none) to compare V8 flags;
-// BENCH_SCALE_RESYNC sets the daemon's STAGECOACH_RESYNC (0s: every periodic drift check lists).
+// BENCH_SCALE_RESYNC sets the daemon's STAGECOACH_RESYNC (0s: every periodic drift check lists);
+// BENCH_SCALE_SETTLE_S leaves the daemon idle that long before the window (default 0).
 // Progress goes to stderr, the table to stdout, raw numbers to bench/results/.
 // Cleanup (also on Ctrl-C): containers by stagecoach-bench.run=<run> in batches
 // of 20 (Docker 20.10 can wedge under a bulk stop), networks by
@@ -69,6 +70,8 @@ export interface ScaleResult {
   periodic: { list: number; events: number };
   /** STAGECOACH_RESYNC the daemon ran with ('' = its default). */
   resync: string;
+  /** Seconds the daemon was left idle after its first 3 quiet seconds, before the window. */
+  settleS: number;
   dockerCalls: Record<string, number>;
   rssMb: number;
   peakRssMb: number;
@@ -167,7 +170,7 @@ export async function startFlags(): Promise<string[]> {
   return m[1]!.trim().split(' ').filter(Boolean);
 }
 
-export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeFlags: string[]; resync?: string }): Promise<ScaleResult> {
+export async function runScaleBench(o: { envs: number; services: number; polls: number; keep: boolean; reuse?: string; nodeFlags: string[]; resync?: string; settleS: number }): Promise<ScaleResult> {
   const runId = o.reuse ?? randomBytes(3).toString('hex');
   const dir = path.join(tmpdir(), `stagecoach-bench-scale-${runId}`);
   const envs = envNames(runId, o.envs);
@@ -200,6 +203,10 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
       const now = `${m.get('stagecoach_git_fetches_total')}/${m.get('stagecoach_docker_api_calls_total')}`;
       quiet = now === last ? quiet + 1 : 0;
       last = now;
+    }
+    if (o.settleS > 0) {
+      log(`leaving it idle ${o.settleS} s before measuring (BENCH_SCALE_SETTLE_S)`);
+      await sleep(o.settleS * 1_000);
     }
     const running = await docker.listContainers({ filters: { label: [`${BENCH_LABEL}=${runId}`] } });
     if (running.length !== o.envs * o.services) throw new Error(`expected ${o.envs * o.services} running containers, found ${running.length}`);
@@ -235,6 +242,7 @@ export async function runScaleBench(o: { envs: number; services: number; polls: 
       observes: d('stagecoach_environment_observes_total'),
       periodic: { list: d('stagecoach_periodic_drift_checks_total:list'), events: d('stagecoach_periodic_drift_checks_total:events') },
       resync: o.resync ?? '',
+      settleS: o.settleS,
       dockerCalls,
       rssMb: mem.rss,
       peakRssMb: mem.hwm,
@@ -256,7 +264,7 @@ export function renderScale(r: ScaleResult): string {
   const calls = r.dockerCalls.total ?? 0;
   const byOp = Object.entries(r.dockerCalls).filter(([k]) => k !== 'total').map(([k, n]) => `${k} ×${n}`).join(', ') || 'none';
   const body = [
-    ['polls measured (Δ git_remote_queries_total)', `${r.polls} in ${formatMs(r.windowMs)} (${r.fetches} fetches)`, '', ''],
+    ['polls measured (Δ git_remote_queries_total)', `${r.polls} in ${formatMs(r.windowMs)} (${r.fetches} fetches)${r.settleS ? `, after ${r.settleS} s idle` : ''}`, '', ''],
     ['daemon RSS (VmRSS) after the polls', `${r.rssMb.toFixed(0)} MB (peak ${r.peakRssMb.toFixed(0)} MB)`, '< 80 MB', ratio(r.rssMb, 80)],
     ['V8 heap used / total; external', `${r.heapUsedMb.toFixed(1)} / ${r.heapTotalMb.toFixed(1)} MB; ${r.externalMb.toFixed(1)} MB`, '', ''],
     ['daemon CPU per poll (utime+stime)', formatMs(perPoll(r.cpuMs)), `1 bare git ls-remote: ${formatMs(r.lsRemoteCpuMs)}`, ratio(perPoll(r.cpuMs), r.lsRemoteCpuMs)],
@@ -280,6 +288,7 @@ async function main(): Promise<number> {
     reuse: process.env.BENCH_SCALE_REUSE || undefined,
     nodeFlags: process.env.BENCH_SCALE_NODE_FLAGS !== undefined ? process.env.BENCH_SCALE_NODE_FLAGS.split(' ').filter(Boolean) : await startFlags(),
     resync: process.env.BENCH_SCALE_RESYNC || undefined,
+    settleS: Math.max(0, Number(process.env.BENCH_SCALE_SETTLE_S ?? 0) || 0),
   };
   const describe = (cmd: string, args: string[]) => run(cmd, args).then((r) => r.stdout.trim().split('\n')[0]!, () => 'unknown');
   const meta = {
