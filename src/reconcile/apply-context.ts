@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { LoadedEnvironment } from '../manifest/types.js';
 import type { EdgeImageSupply } from '../proxy/edge-image.js';
 import type { ContainerRuntime } from '../runtime/types.js';
-import type { BringUps } from './bring-ups.js';
 import type { ReadyOptions } from './health.js';
 import type { SecretSource } from './secrets.js';
 import type { ContainerWakeups } from './wakeups.js';
@@ -56,8 +55,6 @@ export interface ApplyContext {
   edgeImages?: EdgeImageSupply;
   /** Each image's presence check (or pull) of this apply, by pull policy, image and platform: the services of a wave share one. */
   imageChecks?: Map<string, Promise<void>>;
-  /** New containers being created and started: retiring old ones gives way to them. */
-  bringUps?: BringUps;
 }
 
 /** Sleeps ms, or less when the signal aborts; never rejects. */

@@ -7,7 +7,6 @@ import { ensureEnvironmentNetworks, pruneEnvironmentNetworks } from './networks.
 import { dependencyGate, statusesFrom } from './dependencies.js';
 import type { DependencyStatus } from './dependencies.js';
 import { ContainerWakeups } from './wakeups.js';
-import { BringUps } from './bring-ups.js';
 import type { ServiceManifest } from '../manifest/types.js';
 import type { ActionResult } from './rollout.js';
 import { runAction } from './rollout.js';
@@ -106,7 +105,6 @@ export async function apply(plan: Plan, options: ApplyOptions): Promise<ApplyRes
     },
     edgeImages: options.edgeImages,
     imageChecks: new Map(),
-    bringUps: new BringUps(),
   };
   const edges: EdgeResult[] = await runEdgeActions(ctx, plan.edges, 'before-recovery');
   const recovery: RecoveryResult[] = [];

@@ -72,16 +72,12 @@ async function startNew(ctx: ApplyContext, service: ServiceManifest, replica: nu
   const built = buildCreate(ctx.environment, service, replica, slot, ctx.revision, ctx.secrets);
   const create = edge ? withEdge(built, edge.color) : built; // behind the edge proxy: no host port of its own
   ctx.emit(service.name, replica, 'creating', `creating ${create.name} from ${create.image}`);
-  const broughtUp = ctx.bringUps?.begin();
-  const id = await ctx.runtime.createContainer(create).catch((error: unknown) => {
-    broughtUp?.();
-    throw error;
-  });
+  const id = await ctx.runtime.createContainer(create);
   await ctx.failpoint('after-create', service.name);
   try {
     ctx.emit(service.name, replica, 'starting', `starting ${create.name}`);
     const since = ctx.wakeups?.cursor(id); // its events from the start on: an exit at once is not missed
-    await ctx.runtime.startContainer(id).finally(broughtUp);
+    await ctx.runtime.startContainer(id);
     const startedAt = ctx.ready.now();
     await ctx.failpoint('after-start', service.name);
     ctx.emit(service.name, replica, 'waiting', `waiting for ${create.name} to become healthy`);
@@ -137,7 +133,13 @@ async function create(ctx: ApplyContext, action: Action, service: ServiceManifes
   return { outcome: 'ok', message: `created ${started.name} (${service.spec.image})` };
 }
 
-/** start-first: the new container starts beside the old, which retires only once the new one is healthy. */
+/**
+ * start-first: the new container starts beside the old, which retires only
+ * once the new one is healthy, and at once then, even while other new
+ * containers of the step are still starting: every old container still
+ * running runs its healthcheck too, and on a small host those probes compete
+ * with the starts (bench/README.md, 2026-11-30).
+ */
 async function startFirst(ctx: ApplyContext, action: Action, service: ServiceManifest): Promise<Step> {
   const old = action.container!;
   const replica = action.replica ?? 1;
@@ -145,7 +147,6 @@ async function startFirst(ctx: ApplyContext, action: Action, service: ServiceMan
   if ('failure' in started) {
     return { outcome: 'rolled-back', message: `rolled back: ${started.failure}; ${old.name} kept serving`, logTail: started.logTail };
   }
-  await ctx.bringUps?.settled(); // the wave's last new containers come up first; this one proved itself already
   ctx.emit(service.name, replica, 'retiring', `retiring ${old.name}`);
   await retire(ctx, old.id, service.spec.stopGraceMs);
   await ctx.failpoint('after-retire', service.name);
