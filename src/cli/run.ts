@@ -218,6 +218,8 @@ export async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       log,
       now: () => systemClock.now(),
     }),
+    // A full GC after a deploy (node --expose-gc, as npm start and the image run it; otherwise nothing).
+    afterChanges: () => (globalThis as { gc?: () => void }).gc?.(),
     onCycle: (() => {
       let announced = false;
       return (status: DaemonStatus) => {

@@ -46,6 +46,13 @@ export interface DaemonDeps {
   schedules?: (fire: (env: string, kind: 'sync' | 'verify') => void) => Pick<Schedules, 'update' | 'stop'>;
   /** Told after every cycle (the CLI prints "all environments in sync" from it). */
   onCycle?: (status: DaemonStatus) => void;
+  /**
+   * Called after a cycle that changed containers: the CLI runs one full
+   * garbage collection there (when node runs with --expose-gc, as `npm start`
+   * does), so a deploy's garbage leaves the heap at once instead of whenever
+   * allocation pressure next comes, which for an idle daemon can be hours.
+   */
+  afterChanges?: () => void;
   /** Image automation: asked after every cycle that looked at the remote; a committed image update starts a cycle that deploys it. */
   images?: ImageAutomation;
 }

@@ -128,6 +128,8 @@ export class Daemon {
   /** One ls-remote at a time however many triggers ask (a burst of webhooks shares it), each one counted. */
   private readonly peek: () => Promise<string | undefined>;
   private readonly sink: Parameters<typeof recordInvalid>[0];
+  /** Some environment's containers changed in the cycle running (afterChanges is told at its end). */
+  private changedInCycle = false;
 
   private async cycle(work: Work, signal: AbortSignal): Promise<CycleOutcome> {
     const outcome: CycleOutcome = { sourceDown: false, retry: [], done: [] };
@@ -155,6 +157,10 @@ export class Daemon {
       if ((work.remote || work.full) && !outcome.sourceDown && !signal.aborted && this.deps.images) await this.pollImages(this.deps.images);
     } catch (error) {
       this.deps.log.error({ err: error }, 'cycle failed unexpectedly');
+    }
+    if (this.changedInCycle) {
+      this.changedInCycle = false;
+      this.deps.afterChanges?.();
     }
     this.deps.onCycle?.(this.store.snapshot());
     return outcome;
@@ -244,6 +250,7 @@ export class Daemon {
     const progress = (patch: EnvironmentPatch) => this.store.patch(env.name, patch);
     try {
       const result = await this.deps.deployFor(env.environment).deploy({ env, revision, services: current?.services ?? [], failed: this.failed.get(env.name), autoApply: env.environment.sync.auto, trigger, periodic, signal, progress });
+      if (result.changed) this.changedInCycle = true;
       if (result.failed) this.failed.set(env.name, result.failed);
       else this.failed.delete(env.name);
       this.store.patch(env.name, step.deployPatch(result, revision, (this.store.environment(env.name)?.blocked.length ?? 0) > 0));

@@ -92,7 +92,7 @@ describe('the Dockerfile (the daemon as an image)', () => {
     const info = await docker.getImage(tag).inspect();
     const config = info.Config;
     expect(config.User).toBe('node');
-    expect(config.Entrypoint).toEqual(['node', '--max-semi-space-size=1', '--single-threaded', '/app/bin/stagecoach.js']);
+    expect(config.Entrypoint).toEqual(['node', '--max-semi-space-size=1', '--single-threaded', '--expose-gc', '/app/bin/stagecoach.js']);
     expect(config.Cmd).toEqual(['run']);
     expect(Object.keys(config.Volumes ?? {})).toEqual(['/data']);
     expect(Object.keys(config.ExposedPorts ?? {})).toEqual(['7420/tcp']);

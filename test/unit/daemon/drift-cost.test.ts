@@ -150,3 +150,23 @@ describe("the periodic drift check, when the engine's events vouch for a quiet e
     expect(await checks()).toEqual({ events: 1, list: 1 });
   });
 });
+
+describe('after a cycle that changed containers (afterChanges: a full GC in the CLI)', () => {
+  it('is told once per cycle that deployed or healed, never after a quiet one', async () => {
+    let told = 0;
+    const h = await harness(three, { start: false, afterChanges: () => void told++ });
+    stop = () => h.daemon.stop();
+    h.daemon.start();
+    await h.settle();
+    expect(told).toBe(1); // the first deploy of three environments: one cycle
+    for (let i = 0; i < 20; i++) await h.poll();
+    expect(told).toBe(1);
+    h.git.land(envFiles('gamma', 'app:2'), 'gamma: app:2');
+    await h.poll();
+    expect(told).toBe(2);
+    await h.runtime.stopContainer(h.runtime.byName('beta-web')!.id);
+    for (let i = 0; i < 10; i++) await h.poll(); // healed at the periodic check
+    expect(h.runtime.byName('beta-web')?.state).toBe('running');
+    expect(told).toBe(3);
+  });
+});

@@ -35,7 +35,7 @@ export class FakeSchedules {
  * A daemon over a FakeGit remote, a FakeRuntime engine and a FakeClock,
  * started and settled; `counts()` reads what it did from its own metrics.
  */
-export async function harness(files: Record<string, string>, options: { images?: string[]; only?: string[]; deployFor?: DaemonDeps['deployFor']; start?: boolean; policy?: DaemonDeps['policy']; trust?: DaemonDeps['trust']; markerFacts?: DaemonDeps['markerFacts'] } = {}) {
+export async function harness(files: Record<string, string>, options: { images?: string[]; only?: string[]; deployFor?: DaemonDeps['deployFor']; start?: boolean; policy?: DaemonDeps['policy']; trust?: DaemonDeps['trust']; markerFacts?: DaemonDeps['markerFacts']; afterChanges?: DaemonDeps['afterChanges'] } = {}) {
   const git = new FakeGit(files);
   const runtime = new FakeRuntime();
   for (const image of options.images ?? ['app:1', 'app:2', 'app:3']) runtime.addImage(image);
@@ -65,6 +65,7 @@ export async function harness(files: Record<string, string>, options: { images?:
     policy: options.policy,
     trust: options.trust,
     markerFacts: options.markerFacts,
+    afterChanges: options.afterChanges,
   });
   const sum = async (name: string, env?: string) => {
     const metric = (await metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
