@@ -26,6 +26,7 @@ import { dockerClientFor, dockerConfigPath, DockerRuntime } from '../runtime/doc
 import { ensureExampleImages } from '../runtime/ensure-image.js';
 import { InspectCache } from '../reconcile/inspect-cache.js';
 import { DriftWatch } from '../reconcile/drift-watch.js';
+import { keepFollowing } from '../runtime/event-stream.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { hardenServer } from '../server/edge.js';
@@ -59,31 +60,17 @@ const noEngineHelp =
 
 /** Docker events of managed containers that mean drift: heal that environment now rather than at the next periodic check. */
 function followEngine(runtime: ContainerRuntime, daemon: Daemon, log: Logger): () => void {
-  let handle: { close(): void } | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const subscribe = () => {
-    handle = runtime.watchEvents(
-      { [labels.managed]: 'true' },
-      (e) => {
-        if (e.action.startsWith('health_status') && !unhealthy.test(e.action)) return;
-        const env = e.labels[labels.environment];
-        if (env) daemon.trigger({ kind: 'docker-event', reason: `docker event: ${e.container} ${e.action}`, heal: [env], remote: false });
-      },
-      (error) => {
-        if (stopped) return;
-        log.warn({ host: runtime.host, err: error?.message }, 'docker event stream ended; following it again in 5s');
-        timer = setTimeout(subscribe, 5_000);
-        timer.unref();
-      },
-    );
-  };
-  subscribe();
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    handle?.close();
-  };
+  const followed = keepFollowing(
+    runtime,
+    { [labels.managed]: 'true' },
+    (e) => {
+      if (e.action.startsWith('health_status') && !unhealthy.test(e.action)) return;
+      const env = e.labels[labels.environment];
+      if (env) daemon.trigger({ kind: 'docker-event', reason: `docker event: ${e.container} ${e.action}`, heal: [env], remote: false });
+    },
+    { retryMs: 5_000, onEnd: (error) => log.warn({ host: runtime.host, err: error?.message }, 'docker event stream ended; following it again in 5s') },
+  );
+  return () => followed.close();
 }
 
 function allInSync(status: DaemonStatus): boolean {

@@ -1,3 +1,4 @@
+import { keepFollowing } from '../runtime/event-stream.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerEvent, ContainerRuntime } from '../runtime/types.js';
 
@@ -99,21 +100,10 @@ export class DriftWatch {
   }
 
   private part(runtime: ContainerRuntime, name: 'containers' | 'images', filter: Record<string, string>, onEvent: (e: ContainerEvent) => void, options: { actions: string[]; type?: 'image' }): { close(): void } {
-    let handle: { close(): void } | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let closed = false;
-    const subscribe = () => {
-      handle = runtime.watchEvents(filter, onEvent, () => {
-        this.setOpen(name, false);
-        if (!closed) (timer = setTimeout(subscribe, this.retryMs)).unref();
-      }, { ...options, onOpen: () => this.setOpen(name, true) });
-    };
-    subscribe();
+    const followed = keepFollowing(runtime, filter, onEvent, { ...options, retryMs: this.retryMs, onOpen: () => this.setOpen(name, true), onEnd: () => this.setOpen(name, false) });
     return {
       close: () => {
-        closed = true;
-        clearTimeout(timer);
-        handle?.close();
+        followed.close();
         this.setOpen(name, false);
       },
     };

@@ -1,3 +1,4 @@
+import { keepFollowing } from '../runtime/event-stream.js';
 import { labels } from '../runtime/labels.js';
 import type { ContainerDetails, ContainerRuntime, ContainerSummary } from '../runtime/types.js';
 
@@ -69,23 +70,8 @@ export class InspectCache {
    * again after retryMs.
    */
   follow(runtime: ContainerRuntime, retryMs = 5_000): { close(): void } {
-    let handle: { close(): void } | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let closed = false;
-    const subscribe = () => {
-      handle = runtime.watchEvents({ [labels.managed]: 'true' }, (e) => e.id && this.forget(e.id), () => {
-        this.entries.clear();
-        if (!closed) (timer = setTimeout(subscribe, retryMs)).unref();
-      }, { actions: [...staleEvents], onOpen: () => this.entries.clear() });
-    };
-    subscribe();
-    return {
-      close: () => {
-        closed = true;
-        clearTimeout(timer);
-        handle?.close();
-      },
-    };
+    const forgetAll = () => this.entries.clear();
+    return keepFollowing(runtime, { [labels.managed]: 'true' }, (e) => e.id && this.forget(e.id), { actions: [...staleEvents], retryMs, onOpen: forgetAll, onEnd: forgetAll });
   }
 
   /** Drops one container (an engine event said it changed). */

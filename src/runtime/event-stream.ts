@@ -1,4 +1,4 @@
-import type { ContainerEvent } from './types.js';
+import type { ContainerEvent, ContainerRuntime, WatchOptions } from './types.js';
 
 type EventStream = NodeJS.ReadableStream & { destroy?: () => void };
 
@@ -42,6 +42,40 @@ export function followContainerEvents(
     close: () => {
       closed = true;
       stream?.destroy?.();
+    },
+  };
+}
+
+export interface KeepFollowingOptions extends WatchOptions {
+  /** Told each time the stream ends or cannot be opened (not after close()). */
+  onEnd?: (error?: Error) => void;
+  /** Following again after the stream ended, this much later. */
+  retryMs?: number;
+}
+
+/**
+ * runtime.watchEvents, followed again retryMs after every end, until closed:
+ * what the daemon's long-lived listeners (heal triggers, the inspect cache,
+ * the drift watch) each need.
+ */
+export function keepFollowing(runtime: Pick<ContainerRuntime, 'watchEvents'>, labels: Record<string, string>, onEvent: (event: ContainerEvent) => void, options: KeepFollowingOptions = {}): { close(): void } {
+  const { onEnd, retryMs = 5_000, ...watch } = options;
+  let handle: { close(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const subscribe = () => {
+    handle = runtime.watchEvents(labels, onEvent, (error) => {
+      if (closed) return;
+      onEnd?.(error);
+      (timer = setTimeout(subscribe, retryMs)).unref();
+    }, watch);
+  };
+  subscribe();
+  return {
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+      handle?.close();
     },
   };
 }
