@@ -142,6 +142,21 @@ describe('the daemon follows a git remote', () => {
     expect(await answer(env)).toBe('version 1');
   });
 
+  it('a tag moved by hand while the events vouch for the environment: its image event makes the next periodic check list, and the service is replaced', async () => {
+    const cmd = ['httpd', '-f', '-p', '8080', '-h', '/www'];
+    await buildTestImage(docker, image('m1'), { files: { '/www/index.html': 'moved 1\n' }, cmd, labels: { [TEST_LABEL]: run } });
+    await buildTestImage(docker, image('m2'), { files: { '/www/index.html': 'moved 2\n' }, cmd, labels: { [TEST_LABEL]: run } });
+    const { env, daemon } = await setup({ interval: '300ms', web: webYaml('m1') });
+    await daemon.waitFor(env, (e) => e.state === 'synced' && e.services[0]?.health === 'healthy', 'the first revision to deploy');
+    const vouched = () => daemon.metric('stagecoach_periodic_drift_checks_total', `by="events"`);
+    await waitFor(async () => ((await vouched()) >= 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, what: 'periodic checks vouched for by the event stream' });
+    await docker.getImage(image('m2')).tag({ repo: `stagecoach-test/${run}`, tag: 'm1' }); // the tag m1 now names m2's image
+    const st = await daemon.waitFor(env, (e) => e.state === 'synced' && e.services[0]?.lastAction?.kind === 'replace' && e.services[0]?.lastAction.outcome === 'ok', 'the moved tag to be deployed');
+    const moved = new RegExp(`^replace web: image ${image('m1').replace(/[/.]/g, '\\$&')} now resolves to sha256:`);
+    expect(st.decisions.filter((d) => d.kind === 'deploy').map((d) => d.reason)).toContainEqual(expect.stringMatching(moved));
+    expect(await answer(env)).toBe('moved 2');
+  });
+
   it('SIGTERM during a rollout exits 0 with nothing half-applied, and the next start converges', async () => {
     const slow = (tag: string) => webYaml(tag).replace('interval: 1s', 'interval: 3s').replace('retries: 2', 'retries: 2\n  start_period: 1s');
     const { env, url, user, daemon } = await setup({ web: slow('v1') });
