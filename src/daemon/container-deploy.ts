@@ -18,7 +18,7 @@ import type { Clock } from './clock.js';
 import { decisionLog } from './deploy-step.js';
 import type { DeployInput, DeployResult, DeployStep, FailedUpdate } from './deploy-step.js';
 import type { Metrics } from './metrics.js';
-import type { DecisionKind, ServiceStatus } from './status.js';
+import type { Decision, DecisionKind, ServiceStatus } from './status.js';
 
 export interface ContainerDeployDeps {
   runtime: ContainerRuntime;
@@ -50,6 +50,12 @@ function holdFailed(planned: Plan, failed: FailedUpdate | undefined): { plan: Pl
 
 function emptyPlan(env: LoadedEnvironment, revision: string): Plan {
   return { environment: env.name, revision, recovery: [], actions: [] };
+}
+
+/** A check with nothing to apply: synced, or degraded while an update that failed before is held back (heldErrors says which). */
+function nothingApplied(services: readonly ServiceStatus[], decisions: Decision[], failed: FailedUpdate | undefined, heldErrors: string[]): DeployResult {
+  const held = heldErrors.length > 0;
+  return { services: services as ServiceStatus[], decisions, failed, changed: false, transient: [], target: 'engine', state: held ? 'degraded' : 'synced', errors: heldErrors, applied: true, converged: !held };
 }
 
 function decisionOf(r: ActionResult): DecisionKind {
@@ -91,9 +97,10 @@ export class ContainerDeploy implements DeployStep {
   /** One observation, told to the drift watch with the mark taken before its list call. */
   private async observe(environment: string, images: string[]): Promise<ActualState> {
     const { deps } = this;
-    const mark = deps.watch?.mark();
+    const { watch } = deps;
+    const mark = watch?.mark();
     const actual = await observe(deps.runtime, environment, images, { cache: deps.cache });
-    if (mark !== undefined) deps.watch!.listed(environment, mark);
+    if (watch && mark !== undefined) watch.listed(environment, mark);
     return actual;
   }
 
@@ -110,7 +117,7 @@ export class ContainerDeploy implements DeployStep {
       deps.metrics.driftChecks.inc({ environment: env.name, by: doubt ? 'list' : 'events' });
       if (!doubt) {
         log.debug('periodic drift check: no event of its containers or images since the last listing; not listed');
-        return { services: input.services as ServiceStatus[], decisions, failed, changed: false, transient: [], target: 'engine', state: 'synced', errors: [], applied: true, converged: true };
+        return nothingApplied(input.services, decisions, failed, []);
       }
       log.debug({ why: doubt }, 'periodic drift check: listed');
     }
@@ -128,9 +135,7 @@ export class ContainerDeploy implements DeployStep {
     const edges = planned.edges ?? []; // edge proxy steps (src/proxy/): heal, prune, recovery
     const nothingToDo = changes.length === 0 && planned.recovery.length === 0 && edges.length === 0;
     this.quiet.record(env, revision, fingerprint, nothingToDo && !failed);
-    if (nothingToDo) {
-      return { ...base, state: held.length ? 'degraded' : 'synced', errors: heldErrors, applied: true, converged: held.length === 0 };
-    }
+    if (nothingToDo) return nothingApplied(services, decisions, failed, heldErrors);
     if (!input.autoApply) {
       decide('skip', `sync.auto is off: ${changes.length} change(s) wait for \`stagecoach apply\` (${changes.map((a) => `${a.kind} ${a.service}`).join(', ')})`);
       return { ...base, state: 'out-of-sync', errors: heldErrors, applied: false, converged: false };
