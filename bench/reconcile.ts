@@ -98,6 +98,8 @@ export interface ServiceShape {
   /** Value of BENCH_REV: changing it changes every service. */
   revision: string;
   runId: string;
+  /** stagecoach's update order (compose's recreate is stop-first); unset: stagecoach's default, start-first. */
+  order?: 'start-first' | 'stop-first';
 }
 
 const HTTPD = 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www';
@@ -121,6 +123,7 @@ function stagecoachService(shape: ServiceShape, i: number): string {
     `environment: { BENCH_REV: ${JSON.stringify(shape.revision)} }`,
     `labels: { ${JSON.stringify(BENCH_LABEL)}: ${JSON.stringify(shape.runId)} }`,
   ];
+  if (shape.order) lines.push(`deploy: { update_config: { order: ${shape.order} } }`);
   if (shape.healthcheck) {
     lines.push('healthcheck:', `  test: ${JSON.stringify(['CMD-SHELL', HEALTH_TEST])}`, '  interval: 1s', '  timeout: 1s', '  retries: 3');
   }

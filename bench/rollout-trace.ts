@@ -7,20 +7,24 @@
 //
 //   npm run build && flock /tmp/stagecoach-docker.lock npx tsx bench/rollout-trace.ts
 //
-// Knobs: TRACE_HEALTHCHECK=0 (services without a healthcheck), TRACE_COUNT (20).
+// Knobs: TRACE_HEALTHCHECK=0 (services without a healthcheck), TRACE_COUNT (20),
+// TRACE_TOOL=compose (the same timeline for `docker-compose up -d` and, with
+// healthchecks, the wait until all are healthy, through the same proxy).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DockerProxy } from './docker-proxy.js';
 import type { ApiCall } from './docker-proxy.js';
-import { docker, Registry, removeStagecoachEnv, StagecoachEnv, stagecoachBin as builtBin, timed } from './reconcile.js';
+import { ComposeProject, composeLabel, docker, Registry, removeComposeProject, removeStagecoachEnv, StagecoachEnv, stagecoachBin as builtBin, timed, waitFor } from './reconcile.js';
 
 /** TRACE_BIN: another build's bin/stagecoach.js (a before/after in one sitting). */
 const stagecoachBin = process.env.TRACE_BIN ?? builtBin;
 
 const COUNT = Number(process.env.TRACE_COUNT ?? 20) || 20;
 const HEALTHCHECK = process.env.TRACE_HEALTHCHECK !== '0';
+/** TRACE_TOOL=compose: the same timeline for `docker-compose up -d`, then until all are healthy. */
+const COMPOSE = process.env.TRACE_TOOL === 'compose';
 const runId = Date.now().toString(36).slice(-6);
 
 interface Seen {
@@ -71,10 +75,43 @@ function report(title: string, t0: number, total: number, events: Seen[], calls:
   }
 }
 
-async function run(sc: StagecoachEnv, revision: string, title: string, proxy: DockerProxy): Promise<void> {
-  await sc.write({ count: COUNT, kind: 'httpd', healthcheck: HEALTHCHECK, revision, runId });
+/** One of the two tools, as the trace drives it. */
+interface Tool {
+  write(revision: string): Promise<void>;
+  /** The label filter of its containers. */
+  label: string;
+  /** Runs the command against the engine at `dockerHost`; resolves when it is done (compose: and all are healthy). */
+  apply(dockerHost: string): Promise<{ ms: number; code: number | null; stdout: string }>;
+}
+
+function stagecoachTool(sc: StagecoachEnv): Tool {
+  return {
+    label: `io.stagecoach.environment=${sc.env}`,
+    write: (revision) => sc.write({ count: COUNT, kind: 'httpd', healthcheck: HEALTHCHECK, revision, runId }),
+    apply: (dockerHost) => timed(process.execPath, [stagecoachBin, 'apply', '--env', sc.env, '--repo', sc.dir], { env: { STAGECOACH_LOG_LEVEL: 'silent', DOCKER_HOST: dockerHost } }),
+  };
+}
+
+function composeTool(cp: ComposeProject): Tool {
+  const label = composeLabel(cp.project);
+  return {
+    label,
+    write: (revision) => cp.write({ count: COUNT, kind: 'httpd', healthcheck: HEALTHCHECK, revision, runId }),
+    apply: async (dockerHost) => {
+      const began = performance.now();
+      const up = await timed('docker-compose', ['-p', cp.project, '-f', path.join(cp.dir, 'docker-compose.yml'), 'up', '-d', '--no-color'], { cwd: cp.dir, env: { DOCKER_HOST: dockerHost } });
+      if (up.code !== 0 || !HEALTHCHECK) return up;
+      console.log(`(docker-compose up -d returned after ${(up.ms / 1000).toFixed(2)} s; then polled until all ${COUNT} are healthy)`);
+      await waitFor(label, COUNT, true);
+      return { ...up, ms: performance.now() - began };
+    },
+  };
+}
+
+async function run(tool: Tool, revision: string, title: string, proxy: DockerProxy): Promise<void> {
+  await tool.write(revision);
   const events: Seen[] = [];
-  const stream = (await docker.getEvents({ filters: { type: ['container'], label: [`io.stagecoach.environment=${sc.env}`] } })) as NodeJS.ReadableStream & { destroy(): void };
+  const stream = (await docker.getEvents({ filters: { type: ['container'], label: [tool.label] } })) as NodeJS.ReadableStream & { destroy(): void };
   let buf = '';
   stream.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
@@ -87,8 +124,8 @@ async function run(sc: StagecoachEnv, revision: string, title: string, proxy: Do
   });
   const calls0 = proxy.calls.length;
   const t0 = performance.now();
-  const result = await (timed(process.execPath, [stagecoachBin, 'apply', '--env', sc.env, '--repo', sc.dir], { env: { STAGECOACH_LOG_LEVEL: 'silent', DOCKER_HOST: `unix://${proxy.socketPath}` } }));
-  if (result.code !== 0) console.log(`apply exited ${result.code}:\n${result.stdout.split('\n').filter((l) => l.includes('✗')).join('\n')}`);
+  const result = await tool.apply(`unix://${proxy.socketPath}`);
+  if (result.code !== 0) console.log(`exited ${result.code}:\n${result.stdout.split('\n').filter((l) => l.includes('✗')).join('\n')}`);
   await new Promise((r) => setTimeout(r, 300));
   stream.destroy();
   report(title, t0, result.ms, events, proxy.calls.slice(calls0));
@@ -96,6 +133,8 @@ async function run(sc: StagecoachEnv, revision: string, title: string, proxy: Do
 
 const registry = new Registry(runId);
 const sc = await StagecoachEnv.create(registry, `trace-${runId}`);
+const cp = COMPOSE ? await ComposeProject.create(registry, `trace${runId}`) : undefined;
+const tool = cp ? composeTool(cp) : stagecoachTool(sc);
 const upstream = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 const proxyDir = await mkdtemp(path.join(tmpdir(), 'stagecoach-trace-'));
 const proxy = await DockerProxy.start(proxyDir, upstream);
@@ -104,12 +143,13 @@ const proxy = await DockerProxy.start(proxyDir, upstream);
 const network = `stagecoach-${sc.env}`;
 await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: { 'io.stagecoach.managed': 'true', 'io.stagecoach.environment': sc.env }, IPAM: { Driver: 'default', Config: [{ Subnet: `10.231.${Math.floor(Math.random() * 250)}.0/24` }] } });
 try {
-  await run(sc, 'a', `create ${COUNT}${HEALTHCHECK ? ' (healthcheck 1s)' : ' (no healthcheck)'}`, proxy);
-  await run(sc, 'b', `replace ${COUNT}${HEALTHCHECK ? ' (healthcheck 1s)' : ' (no healthcheck)'}`, proxy);
+  await run(tool, 'a', `create ${COUNT}${HEALTHCHECK ? ' (healthcheck 1s)' : ' (no healthcheck)'}`, proxy);
+  await run(tool, 'b', `replace ${COUNT}${HEALTHCHECK ? ' (healthcheck 1s)' : ' (no healthcheck)'}`, proxy);
 } finally {
   await proxy.close();
   await rm(proxyDir, { recursive: true, force: true });
   await removeStagecoachEnv(sc.env);
+  if (cp) await removeComposeProject(cp.project);
   await docker.getNetwork(network).remove().catch(() => undefined);
   for (const dir of registry.dirs) await rm(dir, { recursive: true, force: true });
 }

@@ -54,7 +54,7 @@ function row(group: string, scenario: string, peer: string): Row {
   return r;
 }
 
-const shape = (count: number, kind: ServiceShape['kind'], healthcheck: boolean, revision: string): ServiceShape => ({ count, kind, healthcheck, revision, runId });
+const shape = (count: number, kind: ServiceShape['kind'], healthcheck: boolean, revision: string, order?: ServiceShape['order']): ServiceShape => ({ count, kind, healthcheck, revision, runId, ...(order ? { order } : {}) });
 
 // ---------------------------------------------------------------- scenarios 1 and 2: 20 services
 
@@ -62,8 +62,10 @@ const shape = (count: number, kind: ServiceShape['kind'], healthcheck: boolean, 
  * One repetition for one tool: create 20 from nothing, then replace all 20
  * (BENCH_REV a → b), then remove everything. Each tool runs on an engine
  * that holds none of the other's containers (healthchecks cost CPU).
+ * `stopFirst`: stagecoach replaces all 20 once more (b → c) with
+ * `update_config.order: stop-first`, the order compose's recreate has.
  */
-async function stagecoachSmall(healthcheck: boolean, rep: number, create: Row, replace: Row): Promise<void> {
+async function stagecoachSmall(healthcheck: boolean, rep: number, create: Row, replace: Row, stopFirst?: Row): Promise<void> {
   const tag = healthcheck ? 'hc' : 'nohc';
   const sc = await StagecoachEnv.create(registry, `bench-${runId}-${tag}-r${rep}`);
   const label = stagecoachLabel(sc.env);
@@ -78,6 +80,13 @@ async function stagecoachSmall(healthcheck: boolean, rep: number, create: Row, r
     await expectConverged(`stagecoach replace (${tag})`, label, SMALL, healthcheck);
     replace.stagecoach.push(replaced.ms);
     progress(`  stagecoach apply, replace ${SMALL} (${tag}) #${rep}: ${secs(replaced.ms)}`);
+    if (stopFirst) {
+      await sc.write(shape(SMALL, 'httpd', healthcheck, 'c', 'stop-first'));
+      const again = await sc.apply();
+      await expectConverged(`stagecoach replace stop-first (${tag})`, label, SMALL, healthcheck);
+      stopFirst.stagecoach.push(again.ms);
+      progress(`  stagecoach apply, replace ${SMALL} stop-first (${tag}) #${rep}: ${secs(again.ms)}`);
+    }
   } finally {
     await removeStagecoachEnv(sc.env);
   }
@@ -125,13 +134,17 @@ async function small(healthcheck: boolean): Promise<void> {
   const replace = row('replace', `replace ${SMALL} services (env change), ${tag}`, 'docker-compose up -d');
   const untilReplace = healthcheck ? row('replace', `replace ${SMALL} services (env change), ${tag}`, 'up -d, then until all healthy') : undefined;
   const until = untilCreate && untilReplace ? { create: untilCreate, replace: untilReplace } : undefined;
+  // Like for like: compose's recreate stops each old container before it starts the new one; stagecoach's
+  // default (start-first) keeps the old one serving until its replacement is healthy. Same compose samples.
+  const stopFirst = untilReplace ? row('replace', `replace ${SMALL} services (env change), ${tag}, stagecoach stop-first`, 'up -d, then until all healthy') : undefined;
+  if (stopFirst && untilReplace) stopFirst.peerMs = untilReplace.peerMs;
   // The stagecoach side of the "until healthy" rows is apply itself: it returns once all are healthy.
   if (untilCreate) untilCreate.stagecoach = create.stagecoach;
   if (untilReplace) untilReplace.stagecoach = replace.stagecoach;
   for (let rep = 1; rep <= REPS; rep++) {
     progress(`${SMALL} services ${tag}: repetition ${rep}/${REPS}`);
     // Alternate who goes first, so neither always gets the warmer engine.
-    const steps = [() => stagecoachSmall(healthcheck, rep, create, replace), () => composeSmall(healthcheck, rep, create, replace, until)];
+    const steps = [() => stagecoachSmall(healthcheck, rep, create, replace, stopFirst), () => composeSmall(healthcheck, rep, create, replace, until)];
     if (rep % 2 === 0) steps.reverse();
     for (const step of steps) {
       await step();
