@@ -5,7 +5,7 @@ import { containerName, labels, networkName, slotSuffix, volumeName } from '../r
 import type { CreateContainer, HostSettings } from '../runtime/types.js';
 import { defaultNetwork } from '../manifest/service-networks.js';
 import type { SecretSource } from './secrets.js';
-import { resolveEnvironment } from './secrets.js';
+import { resolveEnvironment, resolveSecretFiles } from './secrets.js';
 
 export function managedLabels(env: string): Record<string, string> {
   return { [labels.managed]: 'true', [labels.environment]: env };
@@ -22,8 +22,8 @@ function extraNetworks(env: LoadedEnvironment, service: ServiceManifest): NonNul
 /** Repo files and configs with their content; secrets resolved on the daemon host (a missing one fails naming it). */
 function containerFiles(env: LoadedEnvironment, service: ServiceManifest, secrets: SecretSource): NonNullable<CreateContainer['files']> {
   const files = service.spec.files ?? [];
-  const wanted = Object.fromEntries(files.filter((f) => f.secret).map((f) => [f.target, { secret: f.secret! }]));
-  const resolved = resolveEnvironment(wanted, secrets, `${env.name}/${service.name}`);
+  const wanted = Object.fromEntries(files.filter((f) => f.secret).map((f) => [f.target, f.secret!]));
+  const resolved = resolveSecretFiles(wanted, secrets, `${env.name}/${service.name}`);
   return files.map((f) => ({
     path: f.target,
     content: f.secret ? resolved[f.target]! : (service.fileContents?.[f.target] ?? Buffer.alloc(0)),

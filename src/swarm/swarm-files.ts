@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LoadedEnvironment, ServiceManifest } from '../manifest/types.js';
 import { managedLabels } from '../reconcile/container-spec.js';
 import type { SecretSource } from '../reconcile/secrets.js';
-import { resolveEnvironment } from '../reconcile/secrets.js';
+import { resolveSecretFiles } from '../reconcile/secrets.js';
 
 export const swarmFileKinds = ['secret', 'config'] as const;
 export type SwarmFileKind = (typeof swarmFileKinds)[number];
@@ -19,8 +19,8 @@ export const fileLabel = 'io.stagecoach.file';
 export interface SwarmFileObject {
   kind: SwarmFileKind;
   name: string;
-  /** Bytes for configs and repo files (byte for byte), text for secrets. */
-  data: string | Buffer;
+  /** The file's bytes, exactly as in the repo or on the daemon host. */
+  data: Buffer;
   labels: Record<string, string>;
   target: string;
   mode: number;
@@ -42,8 +42,8 @@ export function swarmFileName(env: string, base: string, data: string | Buffer):
  */
 export function swarmFiles(env: LoadedEnvironment, service: ServiceManifest, secrets: SecretSource): SwarmFileObject[] {
   const files = service.spec.files ?? [];
-  const wanted = Object.fromEntries(files.filter((f) => f.secret).map((f) => [f.target, { secret: f.secret! }]));
-  const resolved = resolveEnvironment(wanted, secrets, `${env.name}/${service.name}`);
+  const wanted = Object.fromEntries(files.filter((f) => f.secret).map((f) => [f.target, f.secret!]));
+  const resolved = resolveSecretFiles(wanted, secrets, `${env.name}/${service.name}`);
   return files.map((f) => {
     const kind: SwarmFileKind = f.secret ? 'secret' : 'config';
     const base = f.secret ?? (f.from.startsWith('config:') ? f.from.slice('config:'.length) : path.posix.basename(f.from));

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigRepo } from './helpers/cli.js';
@@ -7,7 +10,11 @@ import { BASE_IMAGE, removeByLabel, requireDocker, requireImage, uniqueName } fr
 // container, copied in through the API before start; secret values stay out of labels and env.
 const env = uniqueName('composefiles').replace(/[-.]/g, '');
 const secretValue = `s3cret-${Math.random().toString(36).slice(2)}`;
-const secretEnv = { [`STAGECOACH_SECRET_${'db_password'.toUpperCase()}`]: secretValue };
+// A secret file on the daemon host that is not text and ends in a newline (a keystore, a DER key): it must arrive byte for byte.
+const keystore = Buffer.from([0x30, 0x82, 0x01, 0xff, 0x00, 0xc3, 0x28, 0xfe, 0x0a]);
+const secretsDir = mkdtempSync(path.join(tmpdir(), 'stagecoach-composefiles-secrets-'));
+writeFileSync(path.join(secretsDir, 'keystore'), keystore);
+const secretEnv = { [`STAGECOACH_SECRET_${'db_password'.toUpperCase()}`]: secretValue, STAGECOACH_SECRETS_DIR: secretsDir };
 let docker: Docker;
 let repo: ConfigRepo;
 
@@ -27,11 +34,13 @@ configs:
     mode: 0440 # unquoted, as compose files write it: octal
 secrets:
   - db_password
+  - source: keystore
+    target: /etc/app/keystore.p12
 x-conf: "${conf}"
 `;
 
-async function cat(path: string): Promise<string> {
-  const exec = await docker.getContainer(`${env}-proxy`).exec({ Cmd: ['cat', path], AttachStdout: true, AttachStderr: true });
+async function cat(file: string, ...args: string[]): Promise<string> {
+  const exec = await docker.getContainer(`${env}-proxy`).exec({ Cmd: args.length ? [...args, file] : ['cat', file], AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({});
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -52,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeByLabel(docker, 'io.stagecoach.environment', env);
   await repo?.dispose();
+  rmSync(secretsDir, { recursive: true, force: true });
 });
 
 describe('files from the repo, configs and secrets', () => {
@@ -62,6 +72,11 @@ describe('files from the repo, configs and secrets', () => {
     ['a secret under /run/secrets', '/run/secrets/db_password', secretValue],
   ])('%s', async (_name, path, content) => {
     expect(await cat(path)).toBe(content);
+  });
+
+  it('a secret file arrives byte for byte: not decoded as text, its trailing newline kept (as compose mounts it)', async () => {
+    const hex = (await cat('/etc/app/keystore.p12', 'od', '-An', '-v', '-tx1')).split(/\s+/).filter(Boolean).join('');
+    expect(hex).toBe(keystore.toString('hex'));
   });
 
   it('keeps modes and never puts the secret value in labels or env', async () => {

@@ -37,7 +37,7 @@ export class FakeSwarm implements SwarmPort {
   readonly failing = new Set<string>();
   readonly networks = new Set<string>();
   /** Secrets and configs by name (the fake keeps values to assert on; the real port never reads them back). */
-  readonly files = new Map<string, { kind: SwarmFileKind; id: string; data: string; labels: Record<string, string> }>();
+  readonly files = new Map<string, { kind: SwarmFileKind; id: string; data: string | Buffer; labels: Record<string, string> }>();
   manager = true;
   private seq = 0;
 
@@ -123,7 +123,7 @@ export class FakeSwarm implements SwarmPort {
     this.networks.add(name);
   }
 
-  async ensureFile(kind: SwarmFileKind, name: string, data: string, fileLabels: Record<string, string>): Promise<string> {
+  async ensureFile(kind: SwarmFileKind, name: string, data: string | Buffer, fileLabels: Record<string, string>): Promise<string> {
     const found = this.files.get(name);
     if (found) return found.id;
     this.calls.push(`create ${kind} ${name}`);

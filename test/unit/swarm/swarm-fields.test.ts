@@ -192,6 +192,15 @@ describe('modes, secrets and configs through plan and apply (FakeSwarm)', () => 
     expect(swarm.calls).toContain(`remove config ${swarmFileName('testing', 'motd', 'v1')}`);
   });
 
+  it('a secret is sent byte for byte, as the daemon host stores it (not decoded, trailing newline kept)', async () => {
+    const swarm = new FakeSwarm();
+    const stored = Buffer.from([0x30, 0x82, 0xff, 0x00, 0x0a]);
+    const secrets: SecretSource = Object.assign(() => 'text form, not for files', { bytes: () => stored });
+    const env = await environment({ 'web.yaml': svc('web', 'secrets: [keystore]\n') }, swarmTarget);
+    await converge(swarm, env, 'r1', secrets);
+    expect([...swarm.files]).toEqual([[swarmFileName('testing', 'keystore', stored), expect.objectContaining({ kind: 'secret', data: stored })]]);
+  });
+
   it('fails naming a secret that is not set on the daemon host, and creates nothing', async () => {
     const swarm = new FakeSwarm();
     const env = await environment({ 'web.yaml': svc('web', 'secrets: [db_password]\n') }, swarmTarget);
