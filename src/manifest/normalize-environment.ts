@@ -22,7 +22,7 @@ interface RawTest {
 export interface RawEnvironment {
   name: string;
   target?: { docker?: string; tls?: { ca: string; cert: string; key: string }; mode?: TargetMode };
-  sync?: { auto?: boolean; prune?: boolean; selfHeal?: boolean; schedule?: string };
+  sync?: { auto?: boolean; prune?: boolean; selfHeal?: boolean; schedule?: string; parallelism?: number };
   policy?: { bindMounts?: string[]; secretNames?: string };
   tests?: RawTest[];
   verify?: { schedule?: string };
@@ -73,7 +73,13 @@ function normalizeSecretSources(raw: Record<string, RawSecret> | undefined, repo
 }
 
 export const environmentDefaults = {
-  sync: { auto: true, prune: true, selfHeal: true },
+  /**
+   * parallelism: a step's services roll out together; 20 lets the bench's
+   * 20-service step go in one wave (bench/README.md: holding starts back to 2
+   * or 4 at a time made a replace of 20 slower, 10.2 s against 7.5 s), and at
+   * 200 services 20 at a time created them in 0.73× compose's time.
+   */
+  sync: { auto: true, prune: true, selfHeal: true, parallelism: 20 },
   test: { retries: 0, delayMs: 1000, timeoutMs: 10_000, containerTimeoutMs: 300_000 },
   promotionAuto: 'branch' as PromotionMode,
 } as const;
@@ -126,6 +132,9 @@ export function normalizeEnvironment(raw: RawEnvironment, file: string, report: 
   const bad = regexProblem(secretNames, { ignoreCase: true });
   if (bad) report(['policy', 'secretNames'], bad);
   const auto = raw.promotion?.auto;
+  if (raw.target?.mode === 'swarm' && raw.sync?.parallelism !== undefined) {
+    report(['sync', 'parallelism'], `applies to engine targets only (got ${raw.sync.parallelism}): Swarm services are updated one at a time here, each by its deploy.update_config.parallelism`);
+  }
   return {
     name: raw.name,
     file,

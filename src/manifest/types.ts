@@ -268,7 +268,8 @@ export interface EnvironmentManifest {
   name: string;
   file: string;
   target: { docker: string | null; tls: { ca: string; cert: string; key: string } | null; mode: TargetMode };
-  sync: { auto: boolean; prune: boolean; selfHeal: boolean; schedule: string | null };
+  /** parallelism: services of one dependency step rolled out at once (engine targets). */
+  sync: { auto: boolean; prune: boolean; selfHeal: boolean; schedule: string | null; parallelism: number };
   policy: { bindMounts: string[]; secretNames: string };
   /** Compose profiles active in this environment. */
   profiles?: string[];

@@ -27,7 +27,7 @@ export interface ApplyOptions {
   environment: LoadedEnvironment;
   secrets: SecretSource;
   log: Logger;
-  /** Actions of one step run in parallel up to this many. */
+  /** Actions of one step run in parallel up to this many; default: the environment's sync.parallelism. */
   concurrency?: number;
   ready?: Partial<ReadyOptions>;
   /** Lines of a failing container's output kept in the result. */

@@ -75,13 +75,6 @@ async function prepare(ctx: ApplyContext, actions: Action[]): Promise<void> {
   for (const volume of volumes) await ctx.runtime.ensureVolume(volumeName(env.name, volume), managedLabels(env.name));
 }
 
-/**
- * How many actions of one step run at once (ApplyOptions.concurrency). A
- * step's services roll out together: 20 lets the bench's 20-service step go
- * in one wave, measured at 0.9× docker-compose until healthy (bench/README.md);
- * at 200 services, 20 at a time created them in 0.73× compose's time.
- */
-export const defaultConcurrency = 20;
 
 /**
  * The only writer to the runtime. Finishes or undoes interrupted rollouts,
@@ -155,7 +148,7 @@ async function runSteps(
   manifests: Map<string, ServiceManifest>,
 ): Promise<void> {
   const log = ctx.log;
-  const limit = pLimit(options.concurrency ?? defaultConcurrency);
+  const limit = pLimit(options.concurrency ?? options.environment.environment.sync.parallelism);
   const steps = [...new Set(changes.map((a) => a.step))].sort((a, b) => a - b);
   for (const stepNumber of steps) {
     const batch = changes.filter((a) => a.step === stepNumber);

@@ -86,6 +86,21 @@ describe('plan and apply on a real engine', () => {
     expect(await writesBetween(since, Date.now() + 1000)).toEqual([]);
   });
 
+  it("sync.parallelism: 1 rolls a step's services out one at a time: each is created only after the one before it was up", async () => {
+    await repo.write('environment.yaml', `apiVersion: stagecoach/v1\nkind: Environment\nname: ${env}\nsync:\n  parallelism: 1\n`);
+    const plain = (name: string) => `apiVersion: stagecoach/v1\nkind: Service\nname: ${name}\nimage: ${image('v1')}\ninit: true\nstop_grace_period: 1s\n`;
+    for (const name of ['a', 'b', 'c']) await repo.write(`${name}.yaml`, plain(name));
+    const applied = await repo.run('apply');
+    expect(applied.stdout).toContain(`${env}: converged`);
+    const seen = await Promise.all((await containers()).map(async (c) => (await docker.getContainer(c.id).inspect()) as { Name: string; Created: string; State: { StartedAt: string } }));
+    const byCreation = seen.sort((x, y) => Date.parse(x.Created) - Date.parse(y.Created));
+    expect(byCreation.map((c) => c.Name)).toHaveLength(3);
+    // One at a time: the next container is created after the one before started and passed its 500 ms without a die.
+    for (let i = 1; i < byCreation.length; i++) {
+      expect(Date.parse(byCreation[i]!.Created) - Date.parse(byCreation[i - 1]!.State.StartedAt)).toBeGreaterThanOrEqual(400);
+    }
+  });
+
   it('replaces on an image change: the old container is gone and the new one serves', async () => {
     await repo.write('web.yaml', web('v1'));
     expect((await repo.run('apply')).code).toBe(0);

@@ -194,6 +194,16 @@ const cases: Case[] = [
     expected: [`${T}/web.yaml:6:22: /environment/DATABASE_PASSWORD must be a text value or a secret reference { secret: NAME } (got a mapping)`],
   },
   {
+    name: 'sync.parallelism out of range',
+    files: repoWith({ [`${T}/environment.yaml`]: envYaml('testing', 'sync:\n  parallelism: 0\n') }),
+    expected: [`${T}/environment.yaml:5:16: /sync/parallelism must be >= 1 (got 0)`],
+  },
+  {
+    name: 'sync.parallelism on a Swarm target',
+    files: repoWith({ [`${T}/environment.yaml`]: envYaml('testing', 'target: { mode: swarm }\nsync:\n  parallelism: 4\n') }),
+    expected: [`${T}/environment.yaml:6:16: /sync/parallelism applies to engine targets only (got 4): Swarm services are updated one at a time here, each by its deploy.update_config.parallelism`],
+  },
+  {
     name: 'a bind mount the policy forbids',
     files: repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'volumes:\n  - /etc:/host-etc:ro\n') }),
     expected: [`${T}/web.yaml:6:5: /volumes/0 bind mount of host path /etc is not allowed by this environment's policy.bindMounts (allowed: none)`],
