@@ -1,5 +1,7 @@
 import { parse as parseDotenv } from 'dotenv';
-import { isMap, parseDocument, stringify } from 'yaml';
+import { Document, isMap, parseDocument, stringify } from 'yaml';
+import { applyMergeMarks, collectMergeMarks, marksUnder, mergeTags } from './merge-tags.js';
+import type { MergeMarks } from './merge-tags.js';
 import { memoryRepo } from './files.js';
 import { environmentsDir, loadRepo } from './load.js';
 import { defaultSecretNames } from './normalize-service.js';
@@ -68,14 +70,35 @@ function relativeSources(service: Obj): string[] {
   return out;
 }
 
+/** A manifest as YAML, with the merge tags its compose service wrote back on the fields that are still there. */
+function withMergeTags(service: Obj, marks: MergeMarks | undefined): string {
+  if (!marks) return stringify(service);
+  const doc = new Document(service);
+  for (const [tag, paths] of [['!reset', marks.reset], ['!override', marks.override]] as const) {
+    for (const p of paths) {
+      const node = doc.getIn(p, true) as { tag?: string } | null | undefined;
+      if (node && typeof node === 'object') node.tag = tag;
+    }
+  }
+  return doc.toString();
+}
+
 /**
  * Compose file → stagecoach manifests for one environment. Each field the
  * loader refuses is dropped with the loader's own reason, until what is written validates.
  */
 export async function importCompose(input: ImportInput, validators: SchemaValidators): Promise<ImportResult> {
-  const doc = parseDocument(input.text, { merge: true, uniqueKeys: true, schema: 'core' });
+  const doc = parseDocument(input.text, { merge: true, uniqueKeys: true, schema: 'core', customTags: mergeTags });
   if (doc.errors.length || !isMap(doc.contents)) return { files: {}, secrets: [], variables: [], dropped: [], fatal: `${input.file}: ${doc.errors[0]?.message ?? 'is not a compose file (a mapping with services)'}` };
-  const compose = doc.toJS({ maxAliasCount: 100 }) as Obj;
+  // compose's merge tags (merge-tags.ts): a service that extends keeps them, written into its manifest
+  // for the loader's merge; anywhere else there is nothing to merge with, and a !reset removes its field.
+  const { marks, misplaced } = collectMergeMarks(doc);
+  if (misplaced.length) return { files: {}, secrets: [], variables: [], dropped: [], fatal: `${input.file}: ${misplaced[0]!.tag} applies to a field's value, not to a list item or a whole document` };
+  const raw = doc.toJS({ maxAliasCount: 100 }) as Obj;
+  const extending = isObj(raw.services) ? Object.keys(raw.services).filter((n) => isObj((raw.services as Obj)[n]) && ((raw.services as Obj)[n] as Obj).extends !== undefined) : [];
+  const kept = new Map(extending.map((n) => [n, marksUnder(marks, ['services', n])] as const));
+  const elsewhere = marks && { reset: marks.reset.filter((p) => !(p[0] === 'services' && kept.get(String(p[1])))), override: [] };
+  const compose = applyMergeMarks(raw, raw, elsewhere);
   if (!isObj(compose.services)) return { files: {}, secrets: [], variables: [], dropped: [], fatal: `${input.file}: has no services` };
   const folder = `${environmentsDir}/${input.env}`;
   const secret = new RegExp(defaultSecretNames, 'i');
@@ -112,6 +135,7 @@ export async function importCompose(input: ImportInput, validators: SchemaValida
   }
   const profiles = new Set<string>();
   const services: Record<string, Obj> = {};
+  const tagged = new Map<string, MergeMarks>();
   for (const [rawName, value] of Object.entries(compose.services)) {
     const name = slug(rawName);
     if (!isObj(value)) continue;
@@ -127,6 +151,8 @@ export async function importCompose(input: ImportInput, validators: SchemaValida
     else if (isObj(service.extends) && service.extends.file === undefined && typeof service.extends.service === 'string') service.extends = { ...service.extends, service: slug(service.extends.service) };
     for (const p of Array.isArray(value.profiles) ? value.profiles : []) profiles.add(String(p));
     services[name] = service;
+    const tags = kept.get(rawName);
+    if (tags) tagged.set(name, tags);
   }
   // Files the manifests name by relative path travel with them, at the same relative place.
   const copy = async (relative: string) => {
@@ -145,7 +171,7 @@ export async function importCompose(input: ImportInput, validators: SchemaValida
   const variables = new Set<string>();
   for (let round = 0; round < 6; round++) {
     const manifests: Record<string, string> = { ...files, [`${folder}/environment.yaml`]: stringify(environment) };
-    for (const [name, s] of Object.entries(services)) manifests[`${folder}/${name}.yaml`] = stringify(s);
+    for (const [name, s] of Object.entries(services)) manifests[`${folder}/${name}.yaml`] = withMergeTags(s, tagged.get(name));
     const placeholders = [...variables].map((v) => `${v}=1`);
     manifests[`${folder}/.env`] = [...envLines, ...placeholders].join('\n');
     const { problems } = await loadRepo(memoryRepo(manifests), validators);

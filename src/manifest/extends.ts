@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { RepoFiles } from './files.js';
 import { disableOverBase, isObj, mergeService, notInherited } from './extends-merge.js';
+import { applyMergeMarks, marksUnder } from './merge-tags.js';
+import type { MergeMarks } from './merge-tags.js';
 import type { ParsedDocument, ParseResult } from './parse.js';
 import type { Problem } from './problem.js';
 import { describeValue, toPointer } from './problem.js';
@@ -21,6 +23,8 @@ interface Source {
   /** Set for a service of a compose file: extends without file looks in that file. */
   compose?: Obj;
   composeDoc?: ParsedDocument;
+  /** Its `!reset` / `!override` tags, relative to the service. */
+  marks?: MergeMarks;
 }
 
 export interface ExtendsContext {
@@ -93,7 +97,7 @@ export class ExtendsResolver {
   /** The document with its extends chain merged in; undefined when it cannot be (the problems are reported). */
   async resolveDocument(doc: ParsedDocument): Promise<ParsedDocument | undefined> {
     const value = doc.value as Obj;
-    const source: Source = { file: doc.file, service: String(value.name), value, locate: (s, at) => doc.locate(s, at) };
+    const source: Source = { file: doc.file, service: String(value.name), value, locate: (s, at) => doc.locate(s, at), ...(doc.merge ? { marks: doc.merge } : {}) };
     const resolved = await this.resolveCached(source, []);
     if (!resolved) return undefined;
     if (resolved === source) return doc;
@@ -117,7 +121,8 @@ export class ExtendsResolver {
 
   private async resolve(source: Source, chain: string[]): Promise<Source | undefined> {
     const ext = source.value.extends;
-    if (ext === undefined) return source;
+    // A base that extends nothing: its resets only remove its own fields.
+    if (ext === undefined) return source.marks ? { ...source, value: applyMergeMarks(source.value, source.value, source.marks) } : source;
     const key = `${source.file}#${source.service}`;
     const spec = typeof ext === 'string' ? { service: ext } : isObj(ext) ? ext : undefined;
     const unknownKey = spec && Object.keys(spec).find((k) => k !== 'service' && k !== 'file' && !k.startsWith('x-'));
@@ -143,7 +148,7 @@ export class ExtendsResolver {
       this.report(source, ['healthcheck', 'disable'], `cannot disable the healthcheck that service "${base.service}" (${base.file}) defines: compose refuses disable: true over a base healthcheck; write test: ["NONE"]`);
       return undefined;
     }
-    const merged = mergeService(baseValue, source.value);
+    const merged = applyMergeMarks(mergeService(baseValue, source.value), source.value, source.marks);
     const located = { ...resolvedBase, value: baseValue };
     return { ...source, value: merged, locate: mergedLocate(source, located, merged) };
   }
@@ -158,7 +163,7 @@ export class ExtendsResolver {
         this.report(source, typeof source.value.extends === 'string' ? ['extends'] : ['extends', 'service'], `names service "${service}", which no Service manifest of this environment defines (services here: ${names.join(', ') || 'none'})${hint ? `; did you mean "${hint}"?` : ''}`);
         return undefined;
       }
-      return { file: doc.file, service, value: doc.value as Obj, locate: (s, at) => ({ file: doc.file, ...doc.locate(s, at) }) };
+      return { file: doc.file, service, value: doc.value as Obj, locate: (s, at) => ({ file: doc.file, ...doc.locate(s, at) }), ...(doc.merge ? { marks: doc.merge } : {}) };
     }
     const resolved = path.posix.isAbsolute(file) ? undefined : repoPath(source.file, file);
     if (resolved === undefined) {
@@ -179,7 +184,7 @@ export class ExtendsResolver {
       this.report(source, ['extends', 'service'], `names service "${service}", which ${resolved} does not define (services there: ${names.join(', ') || 'none'}; expected a compose file with services, or Service manifests)`);
       return undefined;
     }
-    return { file: resolved, service, value: doc.value as Obj, locate: (s, at) => ({ file: resolved, ...doc.locate(s, at) }) };
+    return { file: resolved, service, value: doc.value as Obj, locate: (s, at) => ({ file: resolved, ...doc.locate(s, at) }), ...(doc.merge ? { marks: doc.merge } : {}) };
   }
 
   private fromCompose(source: Source, doc: ParsedDocument, services: Obj, file: string, service: string, where: Segments): Source | undefined {
@@ -190,7 +195,8 @@ export class ExtendsResolver {
       this.report(source, where, `names service "${service}", which ${file} does not define (services there: ${names.join(', ') || 'none'})${hint ? `; did you mean "${hint}"?` : ''}`);
       return undefined;
     }
-    return { file, service, value, compose: services, composeDoc: doc, locate: (s, at) => ({ file, ...doc.locate(['services', service, ...s], at) }) };
+    const marks = marksUnder(doc.merge, ['services', service]);
+    return { file, service, value, compose: services, composeDoc: doc, locate: (s, at) => ({ file, ...doc.locate(['services', service, ...s], at) }), ...(marks ? { marks } : {}) };
   }
 
   private async parseFile(file: string): Promise<{ ok: true; result: ParseResult } | { ok: false; message: string }> {
@@ -225,7 +231,8 @@ export async function resolveExtends(documents: ParsedDocument[], ctx: ExtendsCo
   for (const doc of documents) {
     const v = doc.value as Obj | null;
     if (!isObj(v) || v.kind !== 'Service' || v.extends === undefined || typeof v.name !== 'string') {
-      out.push(doc);
+      // Nothing to merge with: a !reset removes its field, an !override changes nothing.
+      out.push(isObj(v) && doc.merge ? { ...doc, value: applyMergeMarks(v, v, doc.merge) } : doc);
       continue;
     }
     const resolved = await resolver.resolveDocument(doc);

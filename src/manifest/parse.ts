@@ -1,6 +1,8 @@
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import type { Problem } from './problem.js';
+import { collectMergeMarks, mergeTags } from './merge-tags.js';
+import type { MergeMarks } from './merge-tags.js';
 
 /** Aliases a document may expand; a "billion laughs" bomb needs far more. */
 const maxAliasCount = 100;
@@ -17,6 +19,8 @@ export interface ParsedDocument {
    * from an `extends` base also names the file when the field was written there.
    */
   locate(path: readonly (string | number)[], at?: 'key' | 'value'): { line: number; column: number; file?: string };
+  /** Where compose's `!reset` and `!override` tags are (merge-tags.ts); extends acts on them. */
+  merge?: MergeMarks;
 }
 
 export interface ParseOptions {
@@ -48,7 +52,7 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
   let parsed: ReturnType<typeof parseAllDocuments>;
   try {
     // uniqueKeys off: duplicateKeys() below does the same check in linear time.
-    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: false, schema: 'core', merge: true });
+    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: false, schema: 'core', merge: true, customTags: mergeTags });
   } catch (error) {
     return { documents, problems: [{ file, message: `YAML cannot be parsed: ${(error as Error).message}` }] };
   }
@@ -59,10 +63,13 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
       const where = position(issue.pos[0]);
       let message = cleanMessage(issue.message);
       if (issue.code === 'DUPLICATE_KEY') message = `duplicate key: ${duplicateKeyName(text, issue.pos[0])}`;
-      if (issue.code === 'TAG_RESOLVE_FAILED') message = `unsupported YAML tag ${tagName(message)}: tags are not allowed in manifests`;
+      if (issue.code === 'TAG_RESOLVE_FAILED') message = `unsupported YAML tag ${tagName(message)}: the only tags allowed in manifests are compose's !reset and !override`;
       problems.push({ file, ...where, message: issue.code === 'DUPLICATE_KEY' || issue.code === 'TAG_RESOLVE_FAILED' ? message : `YAML syntax error: ${message}` });
     }
     if (issues.length > 0 || doc.contents === null) return;
+    const { marks, misplaced } = collectMergeMarks(doc);
+    for (const m of misplaced) problems.push({ file, ...position(m.offset), message: `${m.tag} applies to a field's value (compose's merge rules for extends), not to a list item or a whole document` });
+    if (misplaced.length > 0) return;
     octalModes(doc);
     const transformed = options.transform?.(doc, position) ?? [];
     problems.push(...transformed);
@@ -77,7 +84,7 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
       return;
     }
     if (value === null || value === undefined) return; // an empty document between --- markers
-    documents.push({ file, index, value, ...(transformed.length ? { transformFailed: true } : {}), locate: (path, at = 'value') => locateIn(doc, path, at, position) });
+    documents.push({ file, index, value, ...(transformed.length ? { transformFailed: true } : {}), ...(marks ? { merge: marks } : {}), locate: (path, at = 'value') => locateIn(doc, path, at, position) });
   });
   return { documents, problems };
 }

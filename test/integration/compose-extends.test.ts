@@ -107,6 +107,30 @@ describe('extends: every merged field reaches the container', () => {
   });
 });
 
+describe("compose's merge tags: !reset drops what the base passes on, !override replaces it whole", () => {
+  it('reaches the container: no working_dir or user of the base, only its own environment and expose', async () => {
+    const tagged = `apiVersion: stagecoach/v1
+kind: Service
+name: tagged
+extends: { file: ../../shared/common.yml, service: app }
+working_dir: !reset null
+user: !reset
+environment: !override { ONLY: tagged }
+expose: !override ["5000"]
+`;
+    await repo.write('tagged.yaml', tagged);
+    const applied = await repo.run('apply', [], hostSecrets);
+    expect(applied.stderr + applied.stdout).toContain(`${env}: converged`);
+    const info = await docker.getContainer(`${env}-tagged`).inspect();
+    expect([info.Config.WorkingDir, info.Config.User]).toEqual(['', '']);
+    expect(info.Config.Env.filter((e) => /^(TZ|PORT|MODE|ONLY)=/.test(e))).toEqual(['ONLY=tagged']);
+    expect(Object.keys(info.Config.ExposedPorts ?? {})).toEqual(['5000/tcp']);
+    // The base the other service shares is unchanged by it.
+    const web = await docker.getContainer(`${env}-web`).inspect();
+    expect([web.Config.WorkingDir, web.Config.User]).toEqual(['/srv', '1000:1000']);
+  });
+});
+
 describe('binary repo files arrive byte for byte', () => {
   it.each([
     ['a relative bind of the base, rebased to shared/', '/assets/logo.bin'],

@@ -43,7 +43,7 @@ const cases: Case[] = [
   {
     name: '!!js/function tag stays inert',
     files: repoWith({ [`${T}/web.yaml`]: serviceYaml('web', 'command: !!js/function "function () { process.exit(1) }"\n') }),
-    expected: [`${T}/web.yaml:5:10: unsupported YAML tag !!js/function: tags are not allowed in manifests`],
+    expected: [`${T}/web.yaml:5:10: unsupported YAML tag !!js/function: the only tags allowed in manifests are compose's !reset and !override`],
   },
   {
     name: 'empty file',

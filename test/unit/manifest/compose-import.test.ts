@@ -102,3 +102,19 @@ describe('import-compose with extends', () => {
     expect(services.find((s) => s.name === 'worker')!.spec.environment).toEqual({ TZ: 'utc' });
   });
 });
+
+describe("compose's merge tags on import", () => {
+  it('an extending service keeps them in its manifest for the merge; elsewhere a !reset removes its field', async () => {
+    const text = 'services:\n  base:\n    image: busybox:1.35\n    user: nobody\n    ports: ["127.0.0.1:8080:80"]\n    environment: { TZ: utc, DEBUG: "1" }\n  web:\n    extends: base\n    ports: !reset []\n    environment: !override { MODE: web }\n  lone:\n    image: busybox:1.35\n    user: !reset root\n';
+    const result = await importCompose({ file: 'compose.yml', text, env: 'imp', readRelative: async () => undefined }, validators);
+    expect(result.dropped).toEqual([]);
+    expect(result.files['environments/imp/web.yaml']).toMatch(/ports: !reset \[\]/);
+    expect(result.files['environments/imp/web.yaml']).toMatch(/environment: !override\n\s+MODE: web/);
+    expect(result.files['environments/imp/lone.yaml']).not.toMatch(/user/);
+    const load = await loadRepo(memoryRepo(result.files), validators);
+    expect(load.problems.map(formatProblem)).toEqual([]);
+    const byName = Object.fromEntries(load.environments[0]!.loaded!.services.map((s) => [s.name, s.spec]));
+    expect([byName.web!.ports, byName.web!.environment, byName.web!.options?.user]).toEqual([[], { MODE: 'web' }, 'nobody']);
+    expect(byName.lone!.options?.user).toBeUndefined();
+  });
+});
