@@ -75,7 +75,6 @@ async function prepare(ctx: ApplyContext, actions: Action[]): Promise<void> {
   for (const volume of volumes) await ctx.runtime.ensureVolume(volumeName(env.name, volume), managedLabels(env.name));
 }
 
-
 /**
  * The only writer to the runtime. Finishes or undoes interrupted rollouts,
  * then runs the plan step by step (actions of a step in parallel), skipping
