@@ -13,14 +13,18 @@
  * * `ulimits`: one entry per limit, the main's replacing the base's whole;
  * * `logging`: options merge only when both name the same driver (or one names none);
  * * anything else: the main service's value, else the base's.
- * `depends_on`, `volumes_from` and `links` are never inherited: a service's dependencies stay visible where it is declared.
+ * `depends_on`, `volumes_from` and `links` are never inherited: a service's dependencies stay visible where it is declared;
+ * nor are `develop` and `attach`, which only compose's own development commands use.
  */
 
 type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Fields a base never passes on (compose: dependencies are declared where they are used). */
-export const notInherited = ['depends_on', 'volumes_from', 'links', 'extends'] as const;
+/**
+ * Fields a base never passes on: compose declares dependencies where they are used; `develop` (compose
+ * watch) and `attach` (compose up's log following) are development-time settings of a shared compose file.
+ */
+export const notInherited = ['depends_on', 'volumes_from', 'links', 'extends', 'develop', 'attach'] as const;
 
 const mapLike = ['environment', 'labels', 'extra_hosts', 'sysctls'] as const;
 const keyedByTarget = ['volumes', 'devices', 'secrets', 'configs', 'ports'] as const;

@@ -2,6 +2,7 @@ import type { ErrorObject } from 'ajv';
 import type { ParsedDocument } from './parse.js';
 import type { Problem } from './problem.js';
 import { describeValue, fromPointer, toPointer } from './problem.js';
+import { unsupportedFields } from './refusals.js';
 import { didYouMean } from './suggest.js';
 
 const typeNames: Record<string, string> = {
@@ -39,7 +40,8 @@ function explain(error: ErrorObject): Located | undefined {
       return undefined; // reported through the inner errorMessage
     case 'additionalProperties': {
       const field = String(params.additionalProperty);
-      const allowed = Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
+      // The schema knows the compose fields stagecoach refuses only to say why: never offered as allowed.
+      const allowed = Object.keys((error.parentSchema?.properties as object | undefined) ?? {}).filter((k) => !Object.hasOwn(unsupportedFields, k));
       const suggestion = didYouMean(field, allowed);
       const hint = suggestion ? `did you mean "${suggestion}"?` : `allowed: ${allowed.join(', ')}`;
       return { segments: [...segments, field], at: 'key', message: `is not a known field (${hint})` };
