@@ -53,7 +53,7 @@ export const unsupportedFields: Readonly<Record<string, string>> = {
   volumes_from: "is refused: it mounts another container's volumes, which stagecoach does not track; mount one named volume in both services",
   external_links: 'is refused: links are legacy; services reach each other by service name on the environment network',
   mac_address: 'is not supported: containers get their MAC address from the engine',
-  mem_swappiness: 'is not supported: stagecoach does not set the kernel swappiness of a container (mem_limit and memswap_limit are)',
+  mem_swappiness: 'is not supported: stagecoach does not set a container\'s kernel swappiness (it does set mem_limit and memswap_limit)',
   label_file: 'is not supported: write the labels under labels',
   pull_refresh_after: 'is not supported: use pull_policy (always, missing, never)',
   provider: 'is not supported: a provider service is run by a compose plugin, not as a container',
