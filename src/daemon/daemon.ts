@@ -116,8 +116,10 @@ export class Daemon {
       const head = await this.peek();
       if (head === undefined || head === base) return;
       const fetched = await this.deps.git.fetch();
-      // Only the rollout this look was started during is superseded: a later cycle took the trigger, and with it the new revision.
-      if (this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]))) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`, cycle);
+      // Only the rollout this look was started during is superseded: a later cycle took the trigger, and with it the new
+      // revision. The cycle may take it while the trees are compared (two git calls), so the revision is checked again after.
+      const changed = this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]));
+      if (changed && this.revision === base) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`, cycle);
     } catch (error) {
       this.deps.log.debug({ err: (error as Error).message }, 'cannot look for a newer revision during the rollout');
     } finally {
@@ -205,11 +207,7 @@ export class Daemon {
     await this.index.refresh(revision);
     this.revision = revision;
     for (const at of environments) {
-      if (signal.aborted) {
-        // Superseded or stopping: what is left is looked at again by the next cycle.
-        this.revision = previous;
-        break;
-      }
+      if (signal.aborted) break;
       const current = this.store.environment(at.name);
       const recheckGate = current?.state === 'blocked';
       // Same tree, same desired state: nothing to load, observe or apply (a marker, a change elsewhere).
@@ -238,6 +236,9 @@ export class Daemon {
       ran.add(at.name);
       if (await this.runEnvironment(env, at.revision, work.reason, signal, outcome)) this.handled.set(at.name, at.tree);
     }
+    // Superseded or stopping, even in the middle of an environment's rollout: the next cycle looks at this revision
+    // again (environments whose tree was handled are skipped then), rather than finding it already taken.
+    if (signal.aborted) this.revision = previous;
     this.schedules.update([...this.lastGood.values()]);
     await this.describePromotions(environments.map((e) => e.name)).catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'cannot read markers and proposals'));
     this.store.setReady();

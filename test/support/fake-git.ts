@@ -117,6 +117,8 @@ export class FakeGit implements GitReader, GitWriter {
   }
 
   async subtrees(revision: string, folder: string): Promise<Record<string, string>> {
+    const held = this.holds.findIndex((h) => h.op === 'subtrees');
+    if (held >= 0) await this.holds.splice(held, 1)[0]!.until;
     const names = new Set(Object.keys(this.commit(revision).files).filter((p) => p.startsWith(`${folder}/`)).map((p) => p.slice(folder.length + 1).split('/')[0]!));
     const out: Record<string, string> = {};
     for (const name of [...names].filter((n) => Object.keys(this.commit(revision).files).some((p) => p.startsWith(`${folder}/${n}/`)))) out[name] = (await this.treeId(revision, `${folder}/${name}`))!;

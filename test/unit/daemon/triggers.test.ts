@@ -161,6 +161,47 @@ describe('a newer revision supersedes a rollout', () => {
     expect(h.env('alpha').revision.applied).toBe(newer);
   });
 
+  // The race CI caught next: a look at the remote started while a cycle was still fetching the new revision
+  // compared trees (two git calls) while that cycle went on to deploy the same revision, then aborted it.
+  // The cycle had already taken the revision as its own, so the next one found nothing new to deploy.
+  it('a look at the remote that compared trees while the cycle took the same revision leaves that rollout alone', async () => {
+    const steps: DeployInput[] = [];
+    let newer = '';
+    let free = () => {};
+    const step: DeployStep = {
+      async deploy(input) {
+        steps.push(input);
+        if (input.revision === newer && !input.signal?.aborted) await new Promise<void>((resolve) => ((free = resolve), input.signal?.addEventListener('abort', () => resolve(), { once: true })));
+        const aborted = input.signal?.aborted === true;
+        return { state: aborted ? 'progressing' : 'synced', services: [], errors: [], decisions: [], applied: !aborted, failed: undefined, changed: false, converged: !aborted, transient: [] };
+      },
+    };
+    const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => step, start: false });
+    stopWith(async () => {
+      free();
+      await h.settle();
+      await h.daemon.stop();
+    });
+    h.daemon.start();
+    await h.settle();
+    newer = h.git.land(envFiles('alpha', 'app:2'), 'alpha: app:2');
+    const cycleAsks = h.git.hold('ls-remote');
+    const lookCompares = h.git.hold('subtrees');
+    h.daemon.trigger({ kind: 'watch', reason: 'commit in the local repository' });
+    await ticks();
+    h.daemon.trigger({ kind: 'watch', reason: 'commit in the local repository' }); // the look at the remote, during that cycle
+    await ticks();
+    cycleAsks();
+    await ticks(60);
+    expect(steps.at(-1)?.revision).toBe(newer);
+    lookCompares();
+    await ticks(60);
+    free();
+    await h.settle();
+    expect(steps.filter((s) => s.revision === newer).map((s) => s.signal?.aborted ?? false)).not.toContain(true);
+    expect(h.env('alpha').revision.applied).toBe(newer);
+  });
+
   it('a commit that leaves the environment’s tree alone does not supersede it', async () => {
     const held = new HeldDeploy();
     const h = await harness(envFiles('alpha', 'app:1'), { deployFor: () => held, start: false });
