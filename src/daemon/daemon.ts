@@ -118,7 +118,8 @@ export class Daemon {
       const fetched = await this.deps.git.fetch();
       // Only the rollout this look was started during is superseded: a later cycle took the trigger, and with it the new
       // revision. The cycle may take it while the trees are compared (two git calls), so the revision is checked again after.
-      const changed = this.revision === base && (await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]));
+      if (this.revision !== base) return;
+      const changed = await this.desired.changedBetween(base, fetched, [...this.lastGood.keys()]);
       if (changed && this.revision === base) this.queue.supersede(`superseded by revision ${revisionLabel(fetched)}`, cycle);
     } catch (error) {
       this.deps.log.debug({ err: (error as Error).message }, 'cannot look for a newer revision during the rollout');

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { RepoFiles } from './files.js';
 import { disableOverBase, isObj, mergeService, notInherited } from './extends-merge.js';
-import { applyMergeMarks, marksUnder } from './merge-tags.js';
+import { applyMergeMarks, marksUnder, walk } from './merge-tags.js';
 import type { MergeMarks } from './merge-tags.js';
 import type { ParsedDocument, ParseResult } from './parse.js';
 import type { Problem } from './problem.js';
@@ -35,16 +35,6 @@ export interface ExtendsContext {
 }
 
 const manifestKeys = ['apiVersion', 'kind', 'name'];
-
-function walk(value: unknown, segments: Segments): unknown {
-  let node = value;
-  for (const s of segments) {
-    if (Array.isArray(node) && typeof s === 'number') node = node[s];
-    else if (isObj(node) && typeof s === 'string' && s in node) node = node[s];
-    else return undefined;
-  }
-  return node;
-}
 
 /** Relative paths of a base written in another folder, rewritten to point at the same repo files from the extending file. */
 function rebase(value: Obj, from: string, to: string): Obj {

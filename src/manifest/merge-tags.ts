@@ -1,5 +1,6 @@
 import { YAMLMap, YAMLSeq, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Document, Node, Pair, ScalarTag, CollectionTag } from 'yaml';
+import { isObj } from './extends-merge.js';
 
 /**
  * compose's merge tags (the compose specification's merge.md), for `extends`:
@@ -79,15 +80,15 @@ export function marksUnder(marks: MergeMarks | undefined, prefix: Path): MergeMa
   return out.reset.length || out.override.length ? out : undefined;
 }
 
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function valueAt(value: unknown, path: Path): { found: boolean; value?: unknown } {
+/** The value at a path of mappings and lists; undefined where there is none (YAML gives null, never undefined). */
+export function walk(value: unknown, segments: Path): unknown {
   let node = value;
-  for (const s of path) {
-    if (!isObj(node) || !(String(s) in node)) return { found: false };
-    node = node[String(s)];
+  for (const s of segments) {
+    if (Array.isArray(node) && typeof s === 'number') node = node[s];
+    else if (isObj(node) && typeof s === 'string' && s in node) node = node[s];
+    else return undefined;
   }
-  return { found: true, value: node };
+  return node;
 }
 
 /** A copy of `value` with the field at `path` set (or deleted); only the mappings along the path are copied, so a shared base is never changed. */
@@ -115,8 +116,8 @@ export function applyMergeMarks(merged: Obj, own: Obj, marks: MergeMarks | undef
   if (!marks) return merged;
   let out = merged;
   for (const path of marks.override) {
-    const mine = valueAt(own, path);
-    if (mine.found) out = withField(out, path, { set: mine.value });
+    const mine = walk(own, path);
+    if (mine !== undefined) out = withField(out, path, { set: mine });
   }
   for (const path of marks.reset) out = withField(out, path, 'delete');
   return out;

@@ -4,6 +4,8 @@ import type { Problem } from './problem.js';
 import { collectMergeMarks, mergeTags } from './merge-tags.js';
 import type { MergeMarks } from './merge-tags.js';
 
+const noMarks: ReturnType<typeof collectMergeMarks> = { misplaced: [] };
+
 /** Aliases a document may expand; a "billion laughs" bomb needs far more. */
 const maxAliasCount = 100;
 
@@ -57,6 +59,8 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
     return { documents, problems: [{ file, message: `YAML cannot be parsed: ${(error as Error).message}` }] };
   }
   const docs = Array.isArray(parsed) ? parsed : [];
+  // A walk of every node per document, on the path of every plan: only when the text names a merge tag.
+  const mayHoldMergeTags = text.includes('!reset') || text.includes('!override');
   docs.forEach((doc, index) => {
     const issues = [...doc.errors, ...doc.warnings, ...duplicateKeys(doc)];
     for (const issue of issues) {
@@ -67,7 +71,7 @@ export function parseYamlFile(file: string, text: string, options: ParseOptions 
       problems.push({ file, ...where, message: issue.code === 'DUPLICATE_KEY' || issue.code === 'TAG_RESOLVE_FAILED' ? message : `YAML syntax error: ${message}` });
     }
     if (issues.length > 0 || doc.contents === null) return;
-    const { marks, misplaced } = collectMergeMarks(doc);
+    const { marks, misplaced } = mayHoldMergeTags ? collectMergeMarks(doc) : noMarks;
     for (const m of misplaced) problems.push({ file, ...position(m.offset), message: `${m.tag} applies to a field's value (compose's merge rules for extends), not to a list item or a whole document` });
     if (misplaced.length > 0) return;
     octalModes(doc);

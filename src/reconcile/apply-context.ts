@@ -27,8 +27,6 @@ export interface ApplyOptions {
   environment: LoadedEnvironment;
   secrets: SecretSource;
   log: Logger;
-  /** Actions of one step run in parallel up to this many; default: the environment's sync.parallelism. */
-  concurrency?: number;
   ready?: Partial<ReadyOptions>;
   /** Lines of a failing container's output kept in the result. */
   logLines?: number;

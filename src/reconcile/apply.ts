@@ -147,7 +147,7 @@ async function runSteps(
   manifests: Map<string, ServiceManifest>,
 ): Promise<void> {
   const log = ctx.log;
-  const limit = pLimit(options.concurrency ?? options.environment.environment.sync.parallelism);
+  const limit = pLimit(options.environment.environment.sync.parallelism); // a step's services at once
   const steps = [...new Set(changes.map((a) => a.step))].sort((a, b) => a - b);
   for (const stepNumber of steps) {
     const batch = changes.filter((a) => a.step === stepNumber);
